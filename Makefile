@@ -1,0 +1,94 @@
+# pagepull — small C filters that pull every record out of paginated APIs as NDJSON.
+# Plain make: `make` builds bin/, `make check` runs every test, `make demo` the five pipelines.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/pagepull
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PKGS     = libcurl expat libcjson libprotobuf-c zlib
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Ilib -Ibuild \
+                    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+# Every Debian package the project needs, in one place (build, tests, emulator, benchmarks).
+DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-dev zlib1g-dev \
+       libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev \
+       bats bats-support bats-assert python3 python3-protobuf \
+       curl jq libxml2-utils expat xml2 xmlstarlet yq mandoc groff-base time procps bc \
+       openssl ca-certificates
+
+FILTERS  = $(patsubst filters/%.c,%,$(wildcard filters/*.c))
+BINS     = $(addprefix bin/,$(FILTERS))
+LIBSRC   = $(wildcard lib/*.c)
+LIBOBJ   = $(patsubst lib/%.c,build/lib/%.o,$(LIBSRC)) build/lib/descriptor.pb-c.o
+LIBHDR   = $(wildcard lib/*.h) build/google/protobuf/descriptor.pb-c.h
+PROTOS   = $(wildcard pipelines/proto/*.proto)
+PIPELINES = $(filter-out %.sh %.proto %.xml %.json %.desc,$(notdir $(wildcard pipelines/*)))
+
+.PHONY: all deps check demo bench fuzz emulator install clean lint-man
+all: $(BINS) build/diadoc.desc build/py/.stamp
+
+deps:
+	@sh tests/deps.sh $(DEBS)
+
+# The descriptor.proto bindings let pb2ndjson read any FileDescriptorSet at run time.
+build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h: /usr/include/google/protobuf/descriptor.proto
+	@mkdir -p build
+	protoc-c --c_out=build -I/usr/include /usr/include/google/protobuf/descriptor.proto
+
+build/lib/descriptor.pb-c.o: build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h
+	@mkdir -p build/lib
+	$(CC) $(CFLAGS) -w -c -o $@ $<
+
+build/lib/%.o: lib/%.c $(LIBHDR)
+	@mkdir -p build/lib
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/libpagepull.a: $(LIBOBJ)
+	$(AR) rcs $@ $^
+
+bin/%: filters/%.c build/libpagepull.a $(LIBHDR)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpagepull.a $(LDLIBS)
+
+# The Diadoc schema: a FileDescriptorSet for pb2ndjson/ndjson2pb, Python modules for the emulator.
+build/diadoc.desc: $(PROTOS)
+	@mkdir -p build
+	protoc -Ipipelines/proto --include_imports --descriptor_set_out=$@ $(notdir $(PROTOS))
+
+build/py/.stamp: $(PROTOS)
+	@mkdir -p build/py
+	protoc -Ipipelines/proto --python_out=build/py $(notdir $(PROTOS))
+	@touch $@
+
+check: deps all
+	@sh tests/run.sh
+
+demo: deps all
+	@bash tests/demo.sh
+
+bench: deps all
+	@bash tests/bench/run.sh
+
+fuzz: deps
+	@bash tests/fuzz/run.sh
+
+emulator: deps all
+	@tests/emulator/run
+
+lint-man:
+	@for m in man/*.[17]; do groff -mandoc -ww -z $$m || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	for p in $(PIPELINES); do install -m 755 pipelines/$$p $(DESTDIR)$(BINDIR); done
+	install -m 644 build/diadoc.desc $(DESTDIR)$(DATADIR)
+	for f in pipelines/*.sh; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR); done; true
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+
+clean:
+	rm -rf bin build

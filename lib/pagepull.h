@@ -1,0 +1,88 @@
+/*
+ * pagepull.h — the one header of the shared library: exit statuses, allocators,
+ * growable buffers, the JSON writer, the NDJSON output and line reader.
+ * Every filter includes this and links build/libpagepull.a.
+ */
+#ifndef PAGEPULL_H
+#define PAGEPULL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PP_VERSION "0.1.0"
+
+/* Exit statuses, the same in every filter (DESIGN.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_DATA = 1,		/* malformed data */
+	EXIT_USAGE = 2,		/* usage error */
+	EXIT_FAULT = 3,		/* the remote side answered with a fault/error document */
+	EXIT_PERMFAIL = 69,	/* permanent remote failure */
+	EXIT_IOERR = 74,	/* local I/O error */
+	EXIT_TEMPFAIL = 75	/* temporary failure: retry later */
+};
+
+/* The record separator that starts a control line. */
+#define CTL_RS '\x1e'
+
+/* ealloc.c: allocators that end the filter (EXIT_IOERR, "out of memory") on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* buf.c: a growable byte buffer; reset keeps the capacity for the next record. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+void buf_grow(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *s, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void buf_addc(struct buf *b, char c)
+{
+	if (b->len + 1 >= b->cap)
+		buf_grow(b, 1);
+	b->p[b->len++] = c;
+}
+static inline void buf_reset(struct buf *b) { b->len = 0; }
+const char *buf_str(struct buf *b);	/* NUL-terminated view, not counted in len */
+void buf_free(struct buf *b);
+
+/* utf8.c: validation. utf8_seqlen returns the length of the valid sequence at s
+ * (1..4) or 0 if s[0] starts an invalid or truncated sequence. */
+size_t utf8_seqlen(const unsigned char *s, size_t n);
+void utf8_encode(struct buf *b, uint32_t cp);
+/* Called whenever invalid UTF-8 was replaced; warns once per process on stderr. */
+void utf8_note_invalid(void);
+
+/* json.c: RFC 8259 writer into a buf. Strings are escaped; invalid UTF-8 becomes U+FFFD. */
+void json_str(struct buf *b, const char *s, size_t n);
+void json_cstr(struct buf *b, const char *s);
+void json_key(struct buf *b, const char *s, size_t n);	/* "s": */
+
+/* out.c: NDJSON output on stdout, fully buffered unless out_unbuffered is set. */
+extern int out_unbuffered;
+void out_init(void);			/* big stdout buffer */
+void out_line(struct buf *b);		/* writes b and '\n'; dies with EXIT_IOERR on failure */
+void out_ctl(struct buf *b);		/* writes CTL_RS, b and '\n' */
+void out_write(const void *p, size_t n);
+int fshut(FILE *f, const char *name);	/* flush+close check: 0 ok, EXIT_IOERR on error */
+
+/* line.c: reads lines of any length into a reused buffer; the '\n' is stripped. */
+struct linereader {
+	FILE *f;
+	char *line;
+	size_t cap;
+	long lineno;
+};
+ssize_t line_read(struct linereader *lr);	/* length, or -1 at EOF */
+
+/* common option helpers */
+void print_version(void);		/* "prog 0.1.0" on stdout */
+
+#endif
