@@ -1,5 +1,4 @@
 /* line.c — the NDJSON record loop (mblaze's getdelim loop): any length, '\n' stripped. */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include "pagepull.h"
 
