@@ -4,7 +4,7 @@
 load helpers
 
 @test "foundation: every filter answers --help on stdout and exits 0" {
-	for f in "$ROOT"/bin/*; do
+	for f in "$BIN"/*; do
 		run "$f" --help
 		assert_success
 		assert_output --partial "sage"
@@ -12,7 +12,7 @@ load helpers
 }
 
 @test "foundation: every filter prints its name and version" {
-	for f in "$ROOT"/bin/*; do
+	for f in "$BIN"/*; do
 		run "$f" --version
 		assert_success
 		assert_output "$(basename "$f") 0.1.0"
@@ -20,7 +20,7 @@ load helpers
 }
 
 @test "foundation: every filter rejects an unknown option with exit 2" {
-	for f in "$ROOT"/bin/*; do
+	for f in "$BIN"/*; do
 		run "$f" --no-such-option
 		assert_failure 2
 	done
@@ -35,7 +35,7 @@ load helpers
 }
 
 @test "foundation: every filter and pipeline has a man page" {
-	for f in "$ROOT"/bin/*; do
+	for f in "$BIN"/*; do
 		[ -f "$ROOT/man/$(basename "$f").1" ] || fail "no man page for $(basename "$f")"
 	done
 }

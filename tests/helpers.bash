@@ -1,7 +1,9 @@
 # Loaded by every bats file: PATH to the built filters and pipelines, bats-assert,
 # and the emulator's start/stop for suites that need a real HTTP server.
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-export PATH="$ROOT/bin:$ROOT/pipelines:$PATH"
+# PAGEPULL_BIN lets the same suites run against another build (e.g. the sanitizer build).
+BIN="${PAGEPULL_BIN:-$ROOT/bin}"
+export PATH="$BIN:$ROOT/pipelines:$PATH"
 export PAGEPULL_DESC="$ROOT/build/diadoc.desc"
 FIX="$ROOT/tests/fixtures"
 load '/usr/lib/bats/bats-support/load'
