@@ -85,4 +85,30 @@ ssize_t line_read(struct linereader *lr);	/* length, or -1 at EOF */
 /* common option helpers */
 void print_version(void);		/* "prog 0.1.0" on stdout */
 
+/* jsontok.c: a streaming JSON lexer over read(2) blocks (json2ndjson). Each token is checked
+ * and re-emitted compact into the nsink buffers set (0: skipped); strings normalised as json.c
+ * writes them, numbers verbatim. Errors: "FILE:LINE:COL: what" and EXIT_DATA. */
+#define JT_MAXSINK 64
+struct jtok {
+	int fd, eof;
+	const char *name;		/* for messages */
+	unsigned char *buf, *p, *end;	/* one reused block; p..end is unread */
+	off_t base, linestart;		/* input offsets of buf[0] and of the current line */
+	long line;
+	struct buf *sink[JT_MAXSINK];
+	int nsink;
+	size_t max;			/* a sink longer than this is an error (0: no limit) */
+	int warned_utf8, warned_surrogate;
+};
+void jt_init(struct jtok *t, int fd, const char *name);	/* keeps the block across inputs */
+int jt_peek(struct jtok *t);		/* skips whitespace; the next byte, or -1 at the end */
+int jt_bom(struct jtok *t);		/* skips a UTF-8 byte order mark; 1 if there was one */
+void jt_byte(struct jtok *t);		/* emits and consumes the byte jt_peek returned */
+void jt_string(struct jtok *t, struct buf *dec);	/* at '"'; dec (if any) gets the decoded bytes */
+void jt_number(struct jtok *t);
+void jt_literal(struct jtok *t);	/* true, false or null */
+void jt_error(struct jtok *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void jt_expected(struct jtok *t, const char *what) __attribute__((noreturn));
+
 #endif

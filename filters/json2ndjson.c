@@ -1,0 +1,529 @@
+/*
+ * json2ndjson — splits a JSON document into NDJSON: each element of the array at --records
+ * PATH becomes one compact line; envelope values (--meta) and an API error object (--fault)
+ * go into one control line after the document's records. Streaming: the input is lexed in
+ * blocks (lib/jsontok.c) and this file tracks only the open containers, so memory is bounded
+ * by the largest record, never by the document. Many concatenated documents are handled in
+ * turn. Paths are matched with one bit per path per open level (so at most 64 paths).
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pagepull.h"
+
+#define MAXMETA 48
+#define DEFAULT_DEPTH 1000
+#define MAX_DEPTH 1000000
+#define DEFAULT_RECORD_BYTES (64UL << 20)
+
+enum role { R_RECORDS, R_META, R_FAULT, R_FAULTFIELD };
+
+struct comp {
+	char *key;		/* NULL for an array index */
+	size_t len;
+	unsigned long index;
+};
+
+struct path {
+	struct comp *c;
+	int n;
+	enum role role;
+	const char *name;	/* meta name, or the fault member */
+	struct buf val;		/* the captured value (meta, fault) */
+	int have;		/* captured in this document */
+};
+
+struct level {			/* an open container */
+	uint64_t mask;		/* paths matched by the container's own position */
+	unsigned long index;	/* of the current element, in an array */
+	char obj, records;
+};
+
+struct capture {		/* a value being copied into a buffer */
+	int depth, path;	/* path -1: a record */
+};
+
+static struct {
+	struct jtok t;
+	struct path paths[64];
+	int npaths, fault;	/* fault: index of the --fault path, or -1 */
+	uint64_t all;
+	struct level *lv;
+	int maxdepth, lvcap;
+	struct capture caps[JT_MAXSINK];
+	int ncaps;
+	struct buf rec, key, ctl;
+	unsigned long long records;
+} P = { .fault = -1, .maxdepth = DEFAULT_DEPTH };
+
+/* Members of a fault object that fill the normalised "code", "string" and "name". */
+static const char *const fault_code[] = { "code", "status", "error", NULL };
+static const char *const fault_string[] = { "message", "string", "description",
+	"error_description", NULL };
+
+static void usage(FILE *f, int status)
+{
+	fprintf(f, "usage: json2ndjson [-u] [--records PATH] [--meta NAME=PATH]... [--fault PATH]\n"
+	    "                   [--max-depth N] [--max-record-bytes N] [FILE...]\n");
+	exit(status);
+}
+
+static void badpath(const char *opt, const char *s)
+{
+	warnx("%s: invalid path '%s' (examples: . .data .result.items .[\"a b\"][0])", opt, s);
+	usage(stderr, EXIT_USAGE);
+}
+
+static void add_comp(struct path *p, char *key, size_t len, unsigned long index)
+{
+	p->c = xrealloc(p->c, (size_t)(p->n + 1) * sizeof *p->c);
+	p->c[p->n++] = (struct comp){ key, len, index };
+}
+
+/* A quoted key at s ('"'): \" and \\ escape; returns the end, or NULL. */
+static const char *quoted(struct path *p, const char *s)
+{
+	struct buf k = { 0 };
+	for (s++; *s != '"'; s++) {
+		if (!*s || (*s == '\\' && s[1] != '"' && s[1] != '\\')) {
+			buf_free(&k);
+			return NULL;
+		}
+		if (*s == '\\')
+			s++;
+		buf_addc(&k, *s);
+	}
+	buf_str(&k);
+	add_comp(p, k.p, k.len, 0);
+	return s + 1;
+}
+
+/* Paths are jq-like: ".", ".a.b", ".a[0]", ".\"a b\"", ".[\"a\"]"; "[]" may end --records. */
+static int parse_path(struct path *p, const char *s, int iter_ok)
+{
+	if (*s++ != '.')
+		return -1;
+	if (*s == 0)
+		return 0;
+	for (int first = 1;; first = 0) {
+		if (*s == '[') {
+			s++;
+			if (*s == ']' && s[1] == 0 && iter_ok)
+				return 0;
+			if (*s == '"') {
+				if (!(s = quoted(p, s)))
+					return -1;
+			} else {
+				char *e;
+				if (*s < '0' || *s > '9')
+					return -1;
+				errno = 0;
+				unsigned long i = strtoul(s, &e, 10);
+				if (errno)
+					return -1;
+				add_comp(p, NULL, 0, i);
+				s = e;
+			}
+			if (*s++ != ']')
+				return -1;
+		} else if (!first && *s++ != '.')
+			return -1;
+		else if (*s == '"') {
+			if (!(s = quoted(p, s)))
+				return -1;
+		} else if (*s != '[') {
+			size_t n = strcspn(s, ".[\"");
+			if (n == 0)
+				return -1;
+			add_comp(p, xstrndup(s, n), n, 0);
+			s += n;
+		}
+		if (*s == 0)
+			return 0;
+	}
+}
+
+static int add_path(enum role role, const char *name, const char *spec, const char *opt)
+{
+	if (P.npaths == 64)
+		errx(EXIT_USAGE, "too many paths");
+	struct path *p = &P.paths[P.npaths];
+	p->role = role;
+	p->name = name;
+	if (parse_path(p, spec, role == R_RECORDS) != 0)
+		badpath(opt, spec);
+	P.all |= 1ULL << P.npaths;
+	return P.npaths++;
+}
+
+static void add_meta(char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		errx(EXIT_USAGE, "--meta: expected NAME=PATH, got '%s'", arg);
+	*eq = 0;
+	if (!strcmp(arg, "records") || !strcmp(arg, "fault"))
+		errx(EXIT_USAGE, "--meta: the name '%s' is reserved", arg);
+	for (int i = 0; i < P.npaths; i++)
+		if (P.paths[i].role == R_META && !strcmp(P.paths[i].name, arg))
+			errx(EXIT_USAGE, "--meta: the name '%s' is given twice", arg);
+	add_path(R_META, arg, eq + 1, "--meta");
+}
+
+/* The fault path, plus one path per member that can fill the normalised fault object. */
+static void add_fault(const char *spec)
+{
+	P.fault = add_path(R_FAULT, NULL, spec, "--fault");
+	const char *const *lists[] = { fault_code, fault_string };
+	for (int l = 0; l < 2; l++)
+		for (const char *const *m = lists[l]; *m; m++) {
+			int i = add_path(R_FAULTFIELD, *m, spec, "--fault");
+			add_comp(&P.paths[i], xstrdup(*m), strlen(*m), 0);
+		}
+	int i = add_path(R_FAULTFIELD, "name", spec, "--fault");
+	add_comp(&P.paths[i], xstrdup("name"), 4, 0);
+}
+
+static unsigned long long number_arg(const char *opt, const char *s, unsigned long long max)
+{
+	char *e;
+	errno = 0;
+	unsigned long long v = strtoull(s, &e, 10);
+	int shift = 0;
+	switch (*e) {
+	case 'k': case 'K': shift = 10; e++; break;
+	case 'm': case 'M': shift = 20; e++; break;
+	case 'g': case 'G': shift = 30; e++; break;
+	}
+	if (errno || e == s || *e || *s == '-' || v > (max >> shift))
+		errx(EXIT_USAGE, "%s: '%s' is not a number up to %llu", opt, s, max);
+	return v << shift;
+}
+
+/* The paths still matched by the child of container d with this key (or index). */
+static uint64_t child_mask(int d, const char *key, size_t len, unsigned long index)
+{
+	uint64_t in = P.lv[d].mask, out = 0;
+	while (in) {
+		int i = __builtin_ctzll(in);
+		in &= in - 1;
+		const struct path *p = &P.paths[i];
+		if (p->n <= d)
+			continue;
+		const struct comp *c = &p->c[d];
+		if (key ? c->key && c->len == len && !memcmp(c->key, key, len)
+		    : !c->key && c->index == index)
+			out |= 1ULL << i;
+	}
+	return out;
+}
+
+static void capture(struct buf *b, int depth, int path)
+{
+	P.caps[P.ncaps++] = (struct capture){ depth, path };
+	P.t.sink[P.t.nsink++] = b;
+}
+
+/* A value begins at depth with first byte c: starts the captures it is the subject of.
+ * Returns 1 if it is the records array (its elements become records). */
+static int value_start(int c, int depth, uint64_t mask)
+{
+	int records = 0;
+	if (depth > 0 && P.lv[depth - 1].records)
+		capture(&P.rec, depth, -1);
+	while (mask) {
+		int i = __builtin_ctzll(mask);
+		mask &= mask - 1;
+		struct path *p = &P.paths[i];
+		if (p->n != depth)
+			continue;
+		if (p->role == R_RECORDS) {
+			if (c == '[')
+				records = 1;
+			else if (c != 'n')	/* null: no records; another value: one */
+				capture(&P.rec, depth, -1);
+			continue;
+		}
+		buf_reset(&p->val);
+		p->have = 1;
+		capture(&p->val, depth, i);
+	}
+	return records;
+}
+
+/* The value at depth is complete: ends its captures; a record goes out. */
+static void value_end(int depth)
+{
+	while (P.ncaps && P.caps[P.ncaps - 1].depth == depth) {
+		P.ncaps--;
+		P.t.nsink--;
+		if (P.caps[P.ncaps].path < 0) {
+			out_line(&P.rec);
+			buf_reset(&P.rec);
+			P.records++;
+		}
+	}
+}
+
+static void push(int depth, uint64_t mask, int obj, int records)
+{
+	if (depth >= P.maxdepth)
+		jt_error(&P.t, "nesting deeper than %d levels (--max-depth)", P.maxdepth);
+	if (depth >= P.lvcap) {
+		P.lvcap = P.lvcap ? 2 * P.lvcap : 64;
+		if (P.lvcap > P.maxdepth)
+			P.lvcap = P.maxdepth;
+		P.lv = xrealloc(P.lv, (size_t)P.lvcap * sizeof *P.lv);
+	}
+	P.lv[depth] = (struct level){ mask, 0, (char)obj, (char)records };
+}
+
+/* An object key at container depth d; returns the mask for its value. */
+static uint64_t key(int d)
+{
+	if (!P.lv[d].mask) {
+		jt_string(&P.t, NULL);
+		return 0;
+	}
+	buf_reset(&P.key);
+	jt_string(&P.t, &P.key);
+	return child_mask(d, P.key.p ? P.key.p : "", P.key.len, 0);
+}
+
+/* One document, from its first byte c to the end of its top-level value. The states:
+ * expecting a value, a key (or '}' right after '{'), or what follows a value. */
+static void document(int c)
+{
+	struct jtok *t = &P.t;
+	enum { VALUE, KEY, FIRSTKEY, FIRSTELEM, AFTER } st = VALUE;
+	int depth = 0;		/* open containers = the depth of the next value */
+	uint64_t mask = P.all;	/* the paths that the next value's position matches */
+	for (;; c = jt_peek(t)) {
+		struct level *lv = depth ? &P.lv[depth - 1] : NULL;
+		switch (st) {
+		case FIRSTELEM:
+			if (c == ']')
+				break;
+			mask = lv->mask ? child_mask(depth - 1, NULL, 0, 0) : 0;
+			/* fallthrough */
+		case VALUE:
+			if (c == '{' || c == '[') {
+				int rec = value_start(c, depth, mask);
+				push(depth, mask, c == '{', rec);
+				jt_byte(t);
+				depth++;
+				st = c == '{' ? FIRSTKEY : FIRSTELEM;
+				continue;
+			}
+			if (c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f'
+			    || c == 'n') {
+				value_start(c, depth, mask);
+				if (c == '"')
+					jt_string(t, NULL);
+				else if (c == 't' || c == 'f' || c == 'n')
+					jt_literal(t);
+				else
+					jt_number(t);
+				goto ended;
+			}
+			jt_expected(t, "a value");
+		case FIRSTKEY:
+			if (c == '}')
+				break;
+			/* fallthrough */
+		case KEY:
+			if (c != '"')
+				jt_expected(t, st == FIRSTKEY ? "a string key or '}'" : "a string key");
+			mask = key(depth - 1);
+			if (jt_peek(t) != ':')
+				jt_expected(t, "':'");
+			jt_byte(t);
+			st = VALUE;
+			continue;
+		case AFTER:
+			if (c == ',') {
+				jt_byte(t);
+				if (lv->obj)
+					st = KEY;
+				else {
+					lv->index++;
+					mask = lv->mask ? child_mask(depth - 1, NULL, 0, lv->index) : 0;
+					st = VALUE;
+				}
+				continue;
+			}
+			if (c != (lv->obj ? '}' : ']'))
+				jt_expected(t, lv->obj ? "',' or '}'" : "',' or ']'");
+			break;
+		}
+		/* here: c closes the innermost container */
+		jt_byte(t);
+		depth--;
+ended:
+		value_end(depth);
+		if (depth == 0)
+			return;
+		st = AFTER;
+	}
+}
+
+/* Copies the captured value of the first present scalar among members into ctl. */
+static const struct path *member(const char *const *names)
+{
+	for (; *names; names++)
+		for (int i = 0; i < P.npaths; i++) {
+			const struct path *p = &P.paths[i];
+			if (p->role == R_FAULTFIELD && p->have && !strcmp(p->name, *names)
+			    && p->val.p[0] != '{' && p->val.p[0] != '[')
+				return p;
+		}
+	return NULL;
+}
+
+/* "fault":{"code":…,"string":…,"name":…,"detail":…} from the value at the fault path. */
+static void fault_object(struct buf *b, const struct buf *v)
+{
+	const struct path *code = member(fault_code), *str = member(fault_string);
+	const char *const nm[] = { "name", NULL };
+	const struct path *name = member(nm);
+	buf_adds(b, "\"fault\":{\"code\":");
+	buf_add(b, code ? code->val.p : "null", code ? code->val.len : 4);
+	buf_adds(b, ",\"string\":");
+	if (str)
+		buf_add(b, str->val.p, str->val.len);
+	else
+		buf_add(b, v->p[0] == '"' ? v->p : "null", v->p[0] == '"' ? v->len : 4);
+	buf_adds(b, ",\"name\":");
+	if (!name || name->val.p[0] != '"')
+		name = code;
+	if (name && name->val.p[0] == '"')
+		buf_add(b, name->val.p, name->val.len);
+	else if (name && name->val.p[0] != 'n' && name->val.p[0] != 't' && name->val.p[0] != 'f')
+		buf_addf(b, "\"%.*s\"", (int)name->val.len, name->val.p);	/* a number */
+	else
+		buf_adds(b, "null");
+	buf_adds(b, ",\"detail\":");
+	buf_add(b, v->p, v->len);
+	buf_adds(b, "},");
+}
+
+static int is_fault(void)
+{
+	static const char *const empty[] = { "null", "false", "\"\"", "[]", "{}" };
+	if (P.fault < 0 || !P.paths[P.fault].have)
+		return 0;
+	const struct buf *v = &P.paths[P.fault].val;
+	for (size_t i = 0; i < sizeof empty / sizeof *empty; i++)
+		if (v->len == strlen(empty[i]) && !memcmp(v->p, empty[i], v->len))
+			return 0;
+	return 1;
+}
+
+/* After a document: the control line (with --meta, or a fault); 1 if it was a fault. */
+static int finish(const char *name)
+{
+	int fault = is_fault(), metas = 0;
+	buf_reset(&P.ctl);
+	buf_addc(&P.ctl, '{');
+	for (int i = 0; i < P.npaths; i++) {
+		struct path *p = &P.paths[i];
+		metas |= p->role == R_META;
+		if (p->role == R_META && p->have) {
+			json_key(&P.ctl, p->name, strlen(p->name));
+			buf_add(&P.ctl, p->val.p, p->val.len);
+			buf_addc(&P.ctl, ',');
+		}
+	}
+	if (fault) {
+		const struct buf *v = &P.paths[P.fault].val;
+		warnx("%s: fault: %.*s", name, (int)v->len, v->p);
+		fault_object(&P.ctl, v);
+	}
+	buf_addf(&P.ctl, "\"records\":%llu}", P.records);
+	if (metas || fault)
+		out_ctl(&P.ctl);
+	for (int i = 0; i < P.npaths; i++)
+		P.paths[i].have = 0;
+	P.records = 0;
+	return fault;
+}
+
+/* Every document of one input; returns EXIT_FAULT after a fault document, else 0. */
+static int input(int fd, const char *name)
+{
+	struct jtok *t = &P.t;
+	jt_init(t, fd, name);
+	int c, docs = 0;
+	while ((c = jt_peek(t)) != -1) {
+		if (c == 0xEF && jt_bom(t))
+			continue;
+		document(c);
+		docs++;
+		if (finish(name))
+			return EXIT_FAULT;
+	}
+	if (!docs)
+		jt_error(t, "no JSON document in the input");
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "fault", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "max-depth", required_argument, NULL, 'D' },
+		{ "max-record-bytes", required_argument, NULL, 'B' },
+		{ "meta", required_argument, NULL, 'M' },
+		{ "records", required_argument, NULL, 'R' },
+		{ "unbuffered", no_argument, NULL, 'u' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *records = ".", *fault = NULL;
+	int c, nmeta = 0;
+	P.t.max = DEFAULT_RECORD_BYTES;
+	while ((c = getopt_long(argc, argv, "u", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'B': P.t.max = number_arg("--max-record-bytes", optarg, (size_t)-1 >> 1); break;
+		case 'D': P.maxdepth = (int)number_arg("--max-depth", optarg, MAX_DEPTH); break;
+		case 'F': fault = optarg; break;
+		case 'M':
+			if (++nmeta > MAXMETA)
+				errx(EXIT_USAGE, "--meta: at most %d", MAXMETA);
+			add_meta(optarg);
+			break;
+		case 'R': records = optarg; break;
+		case 'V': print_version(); return fshut(stdout, "<stdout>");
+		case 'h': usage(stdout, EXIT_OK); break;
+		case 'u': out_unbuffered = 1; break;
+		default: usage(stderr, EXIT_USAGE);
+		}
+	}
+	if (P.maxdepth < 1)
+		errx(EXIT_USAGE, "--max-depth: must be at least 1");
+	add_path(R_RECORDS, NULL, records, "--records");
+	if (fault)
+		add_fault(fault);
+	out_init();
+	int status = 0;
+	if (optind == argc)
+		status = input(STDIN_FILENO, "<stdin>");
+	for (int i = optind; i < argc && !status; i++) {
+		if (!strcmp(argv[i], "-")) {
+			status = input(STDIN_FILENO, "<stdin>");
+			continue;
+		}
+		int fd = open(argv[i], O_RDONLY);
+		if (fd == -1)
+			err(EXIT_IOERR, "%s", argv[i]);
+		status = input(fd, argv[i]);
+		close(fd);
+	}
+	int r = fshut(stdout, "<stdout>");
+	return r ? r : status;
+}
