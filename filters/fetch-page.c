@@ -1,0 +1,765 @@
+/*
+ * fetch-page — one HTTP exchange over libcurl: the request from the command line
+ * (secrets from files, the environment or .netrc, never from argv), the response
+ * body streamed to stdout (or atomically to -o FILE), and the exit status by
+ * failure class: 2xx → 0; 408, 429, 5xx, timeouts, refused and reset connections
+ * → retried with backoff, then 75; other 4xx, TLS, DNS → 69. A 500 whose XML body
+ * is a SOAP Fault is an answer: body to stdout, exit 0. Retries happen only while
+ * no body byte has reached stdout. Memory stays flat: the body is never held.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include "pagepull.h"
+
+#define SNIFF_MAX (64 * 1024)	/* how far into a 500's XML body a Fault is looked for */
+#define ERRBODY_MAX 1024	/* how much of an error body goes to stderr */
+#define DRAIN_MAX (1 << 20)	/* an error body beyond this is cut off */
+
+static struct {
+	const char *user;	/* user:password for HTTP Basic, from --user-env */
+	const char *method, *agent, *cacert, *netrc_file, *out_path, *meta_path, *soap_action;
+	double max_time, connect_timeout, retry_delay, retry_max_time, max_retry_after;
+	long stall_time, retry;
+	int location, netrc, compressed, insecure, soap, silent, progress, verbose;
+	struct curl_slist *headers;
+	const char **meta_headers;
+	size_t nmeta;
+	struct buf body, form;
+	int has_body, stdin_used;
+	char *url, *shown_url;	/* shown_url: for messages, without credentials */
+} o = { .retry_delay = 1, .max_retry_after = 120 };
+
+/* The state of one attempt. */
+static struct xfer {
+	CURL *h;
+	long status;
+	enum { W_NONE, W_OUT, W_SNIFF, W_ERR } mode;
+	struct buf sniff, errbody;
+	size_t drained;
+	int werr, fault;	/* werr: errno of a failed output write */
+	char reason[96];
+	char errbuf[CURL_ERROR_SIZE];
+} x;
+
+static FILE *outf;		/* stdout or the -o temporary file */
+static char *tmp_path;		/* the -o temporary, removed unless renamed */
+static curl_off_t written;	/* body bytes given to outf in the current attempt */
+static double last_progress;
+
+static void usage(FILE *f)
+{
+	fputs("usage: fetch-page [-kLnsv] [-A agent] [-d data] [-H header] [-m seconds] [-o file]\n"
+	      "                  [-X method] [--cacert file] [--compressed] [--connect-timeout seconds]\n"
+	      "                  [--form name=value] [--header-env name=var] [--max-retry-after seconds]\n"
+	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--progress]\n"
+	      "                  [--query name=value] [--retry n] [--retry-delay seconds]\n"
+	      "                  [--retry-max-time seconds] [--soap] [--soap-action action]\n"
+	      "                  [--stall-time seconds] [--user-env var] URL\n", f);
+	if (f == stderr)
+		exit(EXIT_USAGE);
+	exit(EXIT_OK);
+}
+
+static void bad(const char *opt, const char *what)
+{
+	warnx("%s: %s", opt, what);
+	usage(stderr);
+}
+
+static double parse_secs(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e7)
+		bad(opt, "not a number of seconds");
+	return v;
+}
+
+static long parse_count(const char *opt, const char *s, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max)
+		bad(opt, "not a valid count");
+	return v;
+}
+
+static FILE *open_input(const char *name)
+{
+	if (strcmp(name, "-") == 0) {
+		if (o.stdin_used++)
+			bad("@-", "standard input can be read only once");
+		return stdin;
+	}
+	FILE *f = fopen(name, "rb");
+	if (!f)
+		err(EXIT_USAGE, "%s", name);
+	return f;
+}
+
+static int has_header(const char *name)
+{
+	size_t n = strlen(name);
+	for (struct curl_slist *l = o.headers; l; l = l->next)
+		if (strncasecmp(l->data, name, n) == 0 && (l->data[n] == ':' || l->data[n] == ';'))
+			return 1;
+	return 0;
+}
+
+static void add_header(const char *h, size_t n)
+{
+	if (n == 0 || memchr(h, '\r', n) || memchr(h, '\n', n) ||
+	    (!memchr(h, ':', n) && h[n - 1] != ';'))
+		bad("--header", "not a 'Name: value' header");
+	char *s = xstrndup(h, n);
+	struct curl_slist *l = curl_slist_append(o.headers, s);
+	if (!l)
+		errx(EXIT_IOERR, "out of memory");
+	o.headers = l;
+	free(s);
+}
+
+/* -H 'Name: value' or -H @FILE (one header a line; blank lines skipped). A secret
+ * given on the command line anyway is blanked in argv, as curl does with -u. */
+static void opt_header(char *arg)
+{
+	if (arg[0] != '@') {
+		add_header(arg, strlen(arg));
+		size_t k = strcspn(arg, ":");
+		if (arg[k] && redact_is_secret_header(arg, k))
+			memset(arg + k + 1, ' ', strlen(arg + k + 1));
+		return;
+	}
+	FILE *f = open_input(arg + 1);
+	struct linereader lr = { .f = f };
+	ssize_t n;
+	while ((n = line_read(&lr)) != -1) {
+		while (n > 0 && lr.line[n - 1] == '\r')
+			n--;
+		if (n > 0)
+			add_header(lr.line, (size_t)n);
+	}
+	if (ferror(f))
+		err(EXIT_USAGE, "%s", arg + 1);
+	free(lr.line);
+	if (f != stdin)
+		fclose(f);
+}
+
+static const char *env_value(const char *opt, const char *var)
+{
+	const char *v = getenv(var);
+	if (!v || !*v) {
+		warnx("%s: environment variable %s is not set", opt, var);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+static void opt_header_env(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		bad("--header-env", "expected NAME=VARIABLE");
+	struct buf h = { 0 };
+	buf_add(&h, arg, (size_t)(eq - arg));
+	buf_adds(&h, ": ");
+	buf_adds(&h, env_value("--header-env", eq + 1));
+	add_header(h.p, h.len);
+	memset(h.p, 0, h.len);
+	buf_free(&h);
+}
+
+static void opt_data(const char *arg)
+{
+	if (o.has_body++)
+		bad("--data", "only one request body");
+	if (arg[0] != '@') {
+		buf_adds(&o.body, arg);
+		return;
+	}
+	FILE *f = open_input(arg + 1);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&o.body, chunk, n);
+	if (ferror(f))
+		err(EXIT_USAGE, "%s", arg + 1);
+	if (f != stdin)
+		fclose(f);
+}
+
+/* NAME=VALUE, URL-encoded, joined with '&' into b. */
+static void add_pair(struct buf *b, const char *opt, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		bad(opt, "expected NAME=VALUE");
+	char *n = curl_easy_escape(NULL, arg, (int)(eq - arg));
+	char *v = curl_easy_escape(NULL, eq + 1, 0);
+	if (!n || !v)
+		errx(EXIT_IOERR, "out of memory");
+	buf_addf(b, "%s%s=%s", b->len ? "&" : "", n, v);
+	curl_free(n);
+	curl_free(v);
+}
+
+/* A 500 with a SOAP body is an answer when a Fault element (any prefix) is in it. */
+static int has_fault(const char *p, size_t n)
+{
+	const char *end = p + n;
+	for (const char *s = p; (s = memchr(s, '<', (size_t)(end - s))); s++) {
+		const char *name = s + 1, *c = name;
+		for (; c < end && (isalnum((unsigned char)*c) || (*c && strchr("_-.:", *c))); c++)
+			if (*c == ':')
+				name = c + 1;
+		if (c - name == 5 && memcmp(name, "Fault", 5) == 0 && c < end && *c && strchr(" \t\r\n/>", *c))
+			return 1;
+	}
+	return 0;
+}
+
+static int xml_type(void)
+{
+	char *ct = NULL;
+	curl_easy_getinfo(x.h, CURLINFO_CONTENT_TYPE, &ct);
+	return ct && (strncasecmp(ct, "text/xml", 8) == 0 || strncasecmp(ct, "application/xml", 15) == 0 ||
+		      strncasecmp(ct, "application/soap+xml", 20) == 0);
+}
+
+static size_t put(const char *p, size_t n)
+{
+	if (n && fwrite(p, 1, n, outf) != n) {
+		x.werr = errno ? errno : EIO;
+		if (x.werr == EPIPE && outf == stdout) {
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
+		}
+		return 0;
+	}
+	written += (curl_off_t)n;
+	return n;
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+	size_t n = size * nmemb;
+	if (x.mode == W_NONE) {
+		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.status);
+		x.mode = x.status / 100 == 2 ? W_OUT :
+			 x.status == 500 && (o.soap || xml_type()) ? W_SNIFF : W_ERR;
+	}
+	switch (x.mode) {
+	case W_OUT:
+		return put(p, n);
+	case W_SNIFF:
+		buf_add(&x.sniff, p, n);
+		if (has_fault(x.sniff.p, x.sniff.len)) {
+			x.fault = 1;
+			x.mode = W_OUT;
+			return put(x.sniff.p, x.sniff.len) ? n : 0;
+		}
+		if (x.sniff.len < SNIFF_MAX)
+			return n;
+		x.mode = W_ERR;
+		p = x.sniff.p;
+		n = x.sniff.len;
+		/* fall through */
+	default:
+		if (x.errbody.len < ERRBODY_MAX)
+			buf_add(&x.errbody, p, n < ERRBODY_MAX - x.errbody.len ? n : ERRBODY_MAX - x.errbody.len);
+		x.drained += n;
+		return x.drained > DRAIN_MAX ? 0 : size * nmemb;
+	}
+}
+
+/* The status line's reason phrase, for messages (HTTP/2 has none). */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	size_t n = size * nmemb;
+	if (n > 5 && memcmp(p, "HTTP/", 5) == 0) {
+		const char *r = memchr(p, ' ', n);
+		r = r ? memchr(r + 1, ' ', n - (size_t)(r + 1 - p)) : NULL;
+		size_t k = r ? n - (size_t)(r + 1 - p) : 0;
+		while (k && (r[k] == '\r' || r[k] == '\n'))
+			k--;
+		snprintf(x.reason, sizeof x.reason, "%.*s", (int)k, r ? r + 1 : "");
+	}
+	return n;
+}
+
+static int on_debug(CURL *h, curl_infotype t, char *p, size_t n, void *ud)
+{
+	static const char mark[] = { [CURLINFO_TEXT] = '*', [CURLINFO_HEADER_IN] = '<',
+				     [CURLINFO_HEADER_OUT] = '>' };
+	if (t > CURLINFO_HEADER_OUT)
+		return 0;
+	static struct buf b;
+	for (const char *e = p + n, *l = p, *nl; l < e; l = nl) {
+		nl = memchr(l, '\n', (size_t)(e - l));
+		nl = nl ? nl + 1 : e;
+		buf_reset(&b);
+		buf_addc(&b, mark[t]);
+		buf_addc(&b, ' ');
+		redact_line(&b, l, (size_t)(nl - l));
+		while (b.len > 2 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+			b.len--;
+		if (b.len > 2 || t != CURLINFO_HEADER_OUT)
+			fprintf(stderr, "%.*s\n", (int)b.len, b.p);
+	}
+	return 0;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t ulnow)
+{
+	curl_off_t us = 0;
+	curl_easy_getinfo(x.h, CURLINFO_TOTAL_TIME_T, &us);
+	double t = (double)us / 1e6;
+	if (t - last_progress < 0.5 && !(dltotal && dlnow == dltotal))
+		return 0;
+	last_progress = t;
+	fprintf(stderr, "\rfetch-page: %.1f MiB", (double)dlnow / 1048576);
+	if (dltotal)
+		fprintf(stderr, " of %.1f MiB", (double)dltotal / 1048576);
+	fprintf(stderr, ", %.1f MiB/s   ", t > 0 ? (double)dlnow / 1048576 / t : 0.0);
+	return 0;
+}
+
+static void setup(CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_URL, o.url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x.errbuf);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, o.agent ? o.agent : "fetch-page/" PP_VERSION);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, o.headers);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, (long)o.location);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 20L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o.max_time * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o.connect_timeout * 1000));
+	if (o.stall_time) {
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o.stall_time);
+	}
+	if (o.compressed)
+		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	if (o.cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o.cacert);
+	if (o.insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (o.netrc)
+		curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_REQUIRED);
+	if (o.netrc_file)
+		curl_easy_setopt(h, CURLOPT_NETRC_FILE, o.netrc_file);
+	if (o.user) {
+		curl_easy_setopt(h, CURLOPT_USERPWD, o.user);
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	}
+	if (o.has_body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o.body.len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&o.body));
+	}
+	if (o.method && strcmp(o.method, "HEAD") == 0)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (o.method)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, o.method);
+	if (o.verbose) {
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+	}
+	if (o.progress && !o.silent && isatty(2)) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	}
+}
+
+static int temporary(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT: case CURLE_OPERATION_TIMEDOUT: case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2: case CURLE_HTTP2_STREAM: case CURLE_HTTP3: case CURLE_QUIC_CONNECT_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY: case CURLE_BAD_CONTENT_ENCODING: case CURLE_PROXY:
+	case CURLE_AGAIN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* One line of stderr for an HTTP error: status, the API's error headers, the body's start. */
+static void http_error(struct buf *m)
+{
+	buf_addf(m, "HTTP %ld%s%s", x.status, x.reason[0] ? " " : "", x.reason);
+	for (struct curl_header *hd = NULL; (hd = curl_easy_nextheader(x.h, CURLH_HEADER, -1, hd));)
+		if (strcasestr(hd->name, "error"))
+			buf_addf(m, "; %s: %s", hd->name, hd->value);
+	if (!x.errbody.len)
+		return;
+	buf_adds(m, "; body: ");
+	size_t start = m->len;
+	const unsigned char *s = (const unsigned char *)x.errbody.p, *e = s + x.errbody.len;
+	while (s < e) {
+		size_t k = *s < 0x80 ? 1 : utf8_seqlen(s, (size_t)(e - s));
+		if (*s <= 0x20 || *s == 0x7f) {
+			if (m->len > start && m->p[m->len - 1] != ' ')
+				buf_addc(m, ' ');
+		} else if (k) {
+			buf_add(m, s, k);
+		} else {
+			buf_addc(m, '?');
+		}
+		s += k ? k : 1;
+	}
+	while (m->len > start && m->p[m->len - 1] == ' ')
+		m->len--;
+	if (x.drained > x.errbody.len)
+		buf_adds(m, " [...]");
+}
+
+/* The exit status of an attempt, its message in m, and whether a retry may help. */
+static int outcome(CURLcode rc, int *retryable, struct buf *m)
+{
+	*retryable = 0;
+	curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.status);
+	if (x.werr)
+		return EXIT_IOERR;
+	if (x.mode == W_SNIFF) {	/* a short 500 without a Fault */
+		buf_add(&x.errbody, x.sniff.p, x.sniff.len < ERRBODY_MAX ? x.sniff.len : ERRBODY_MAX);
+		x.drained = x.sniff.len;
+	}
+	if (rc == CURLE_OK && (x.status / 100 == 2 || x.fault))
+		return EXIT_OK;
+	int http = x.status >= 300 && x.mode != W_OUT;
+	if (http)
+		http_error(m);
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.drained > DRAIN_MAX)) {
+		buf_adds(m, http ? " (" : "");
+		buf_adds(m, x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
+		buf_adds(m, http ? ")" : "");
+		if (!http) {
+			*retryable = temporary(rc);
+			return *retryable ? EXIT_TEMPFAIL : EXIT_PERMFAIL;
+		}
+	}
+	if (x.status == 408 || x.status == 429 || x.status / 100 == 5) {
+		*retryable = 1;
+		return EXIT_TEMPFAIL;
+	}
+	if (x.status / 100 == 3 && !o.location)
+		buf_adds(m, " (-L follows redirects)");
+	return EXIT_PERMFAIL;
+}
+
+/* The wait before retry number n: the server's Retry-After if it sent one, else backoff. */
+static double retry_wait(unsigned n)
+{
+	struct curl_header *hd;
+	double s = -1;
+	if (curl_easy_header(x.h, "Retry-After", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
+		s = retry_after_secs(hd->value, time(NULL));
+	if (s < 0)
+		s = backoff_delay(o.retry_delay, n, o.max_retry_after);
+	return s < o.max_retry_after ? s : o.max_retry_after;
+}
+
+static double info_secs(CURLINFO what)
+{
+	curl_off_t us = 0;
+	curl_easy_getinfo(x.h, what, &us);
+	return (double)us / 1e6;
+}
+
+static int write_meta(int code, long attempts, double waited, const char *error)
+{
+	struct buf b = { 0 };
+	char *eff = NULL, *ct = NULL;
+	long ver = 0;
+	curl_easy_getinfo(x.h, CURLINFO_EFFECTIVE_URL, &eff);
+	curl_easy_getinfo(x.h, CURLINFO_CONTENT_TYPE, &ct);
+	curl_easy_getinfo(x.h, CURLINFO_HTTP_VERSION, &ver);
+	char *url = redact_url(eff ? eff : o.url);
+	buf_adds(&b, "{\"url\":");
+	json_cstr(&b, url);
+	free(url);
+	buf_addf(&b, ",\"status\":%ld,\"http_version\":%s,\"content_type\":", x.status,
+		 ver == CURL_HTTP_VERSION_1_0 ? "\"1.0\"" : ver == CURL_HTTP_VERSION_1_1 ? "\"1.1\"" :
+		 ver == CURL_HTTP_VERSION_2_0 ? "\"2\"" : ver == CURL_HTTP_VERSION_3 ? "\"3\"" : "null");
+	if (ct)
+		json_cstr(&b, ct);
+	else
+		buf_adds(&b, "null");
+	buf_adds(&b, ",\"headers\":{");
+	for (size_t i = 0, n = 0; i < o.nmeta; i++) {
+		struct curl_header *hd;
+		const char *name = o.meta_headers[i];
+		if (curl_easy_header(x.h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+			continue;
+		buf_adds(&b, n++ ? "," : "");
+		char *k = xstrdup(name);
+		for (char *c = k; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		json_key(&b, k, strlen(k));
+		free(k);
+		struct buf v = { 0 };
+		for (size_t j = 0; j < hd->amount; j++) {
+			curl_easy_header(x.h, name, j, CURLH_HEADER, -1, &hd);
+			buf_adds(&v, j ? ", " : "");
+			buf_adds(&v, redact_is_secret_header(name, strlen(name)) ? "[redacted]" : hd->value);
+		}
+		json_str(&b, v.p ? v.p : "", v.len);
+		buf_free(&v);
+	}
+	buf_addf(&b, "},\"bytes\":%jd,\"attempts\":%ld,\"retry_wait\":%.3f", (intmax_t)written, attempts, waited);
+	buf_addf(&b, ",\"time\":{\"namelookup\":%.6f,\"connect\":%.6f,\"tls\":%.6f,\"starttransfer\":%.6f,"
+		 "\"total\":%.6f}", info_secs(CURLINFO_NAMELOOKUP_TIME_T), info_secs(CURLINFO_CONNECT_TIME_T),
+		 info_secs(CURLINFO_APPCONNECT_TIME_T), info_secs(CURLINFO_STARTTRANSFER_TIME_T),
+		 info_secs(CURLINFO_TOTAL_TIME_T));
+	buf_addf(&b, ",\"exit\":%d", code);
+	if (error) {
+		buf_adds(&b, ",\"error\":");
+		json_cstr(&b, error);
+	}
+	buf_adds(&b, "}\n");
+	char *tmp;
+	FILE *f = atomic_open(o.meta_path, &tmp);
+	fwrite(b.p, 1, b.len, f);
+	buf_free(&b);
+	return atomic_close(f, &tmp, o.meta_path, 1);
+}
+
+static void parse_url(const char *arg, struct buf *query)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL;
+	if (!u || curl_url_set(u, CURLUPART_URL, arg, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		bad(arg, "not an http or https URL");
+	curl_free(scheme);
+	if (query->len) {
+		char *s = NULL;
+		if (curl_url_set(u, CURLUPART_QUERY, buf_str(query), CURLU_APPENDQUERY) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
+			bad("--query", "cannot be added to the URL");
+		o.url = xstrdup(s);
+		curl_free(s);
+	} else {
+		o.url = xstrdup(arg);
+	}
+	curl_url_cleanup(u);
+	o.shown_url = redact_url(o.url);
+}
+
+enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_MAX_RETRY_AFTER,
+       O_META_HEADER, O_META_OUT, O_NETRC_FILE, O_PROGRESS, O_QUERY, O_RETRY, O_RETRY_DELAY,
+       O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_HELP, O_VERSION };
+
+static const struct option longopts[] = {
+	{ "user-agent", required_argument, 0, 'A' },
+	{ "data", required_argument, 0, 'd' },
+	{ "header", required_argument, 0, 'H' },
+	{ "insecure", no_argument, 0, 'k' },
+	{ "location", no_argument, 0, 'L' },
+	{ "max-time", required_argument, 0, 'm' },
+	{ "netrc", no_argument, 0, 'n' },
+	{ "output", required_argument, 0, 'o' },
+	{ "silent", no_argument, 0, 's' },
+	{ "verbose", no_argument, 0, 'v' },
+	{ "request", required_argument, 0, 'X' },
+	{ "cacert", required_argument, 0, O_CACERT },
+	{ "compressed", no_argument, 0, O_COMPRESSED },
+	{ "connect-timeout", required_argument, 0, O_CONNECT_TIMEOUT },
+	{ "form", required_argument, 0, O_FORM },
+	{ "header-env", required_argument, 0, O_HEADER_ENV },
+	{ "max-retry-after", required_argument, 0, O_MAX_RETRY_AFTER },
+	{ "meta-header", required_argument, 0, O_META_HEADER },
+	{ "meta-out", required_argument, 0, O_META_OUT },
+	{ "netrc-file", required_argument, 0, O_NETRC_FILE },
+	{ "progress", no_argument, 0, O_PROGRESS },
+	{ "query", required_argument, 0, O_QUERY },
+	{ "retry", required_argument, 0, O_RETRY },
+	{ "retry-delay", required_argument, 0, O_RETRY_DELAY },
+	{ "retry-max-time", required_argument, 0, O_RETRY_MAX_TIME },
+	{ "soap", no_argument, 0, O_SOAP },
+	{ "soap-action", required_argument, 0, O_SOAP_ACTION },
+	{ "stall-time", required_argument, 0, O_STALL_TIME },
+	{ "user-env", required_argument, 0, O_USER_ENV },
+	{ "help", no_argument, 0, O_HELP },
+	{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 }
+};
+
+static void parse_args(int argc, char **argv)
+{
+	struct buf query = { 0 };
+	const char *user_env = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "A:d:H:kLm:no:svX:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'A': o.agent = optarg; break;
+		case 'd': opt_data(optarg); break;
+		case 'H': opt_header(optarg); break;
+		case 'k': o.insecure = 1; break;
+		case 'L': o.location = 1; break;
+		case 'm': o.max_time = parse_secs("--max-time", optarg); break;
+		case 'n': o.netrc = 1; break;
+		case 'o': o.out_path = optarg; break;
+		case 's': o.silent = 1; break;
+		case 'v': o.verbose = 1; break;
+		case 'X': o.method = optarg; break;
+		case O_CACERT: o.cacert = optarg; break;
+		case O_COMPRESSED: o.compressed = 1; break;
+		case O_CONNECT_TIMEOUT: o.connect_timeout = parse_secs("--connect-timeout", optarg); break;
+		case O_FORM: add_pair(&o.form, "--form", optarg); break;
+		case O_HEADER_ENV: opt_header_env(optarg); break;
+		case O_MAX_RETRY_AFTER: o.max_retry_after = parse_secs("--max-retry-after", optarg); break;
+		case O_META_HEADER:
+			o.meta_headers = xrealloc(o.meta_headers, (o.nmeta + 1) * sizeof *o.meta_headers);
+			o.meta_headers[o.nmeta++] = optarg;
+			break;
+		case O_META_OUT: o.meta_path = optarg; break;
+		case O_NETRC_FILE: o.netrc_file = optarg; o.netrc = 1; break;
+		case O_PROGRESS: o.progress = 1; break;
+		case O_QUERY: add_pair(&query, "--query", optarg); break;
+		case O_RETRY: o.retry = parse_count("--retry", optarg, 1000); break;
+		case O_RETRY_DELAY: o.retry_delay = parse_secs("--retry-delay", optarg); break;
+		case O_RETRY_MAX_TIME: o.retry_max_time = parse_secs("--retry-max-time", optarg); break;
+		case O_SOAP: o.soap = 1; break;
+		case O_SOAP_ACTION: o.soap_action = optarg; break;
+		case O_STALL_TIME: o.stall_time = parse_count("--stall-time", optarg, 86400); break;
+		case O_USER_ENV: user_env = optarg; break;
+		case O_HELP: usage(stdout); break;
+		case O_VERSION: print_version(); exit(EXIT_OK);
+		default: usage(stderr);
+		}
+	}
+	if (optind != argc - 1)
+		usage(stderr);
+	parse_url(argv[optind], &query);
+	buf_free(&query);
+	if (o.form.len) {
+		if (o.has_body)
+			bad("--form", "cannot be combined with --data");
+		o.body = o.form;
+		o.has_body = 1;
+	}
+	if (o.soap_action) {
+		if (!o.has_body)
+			bad("--soap-action", "needs a request body (--data)");
+		if (!has_header("Content-Type"))
+			add_header("Content-Type: text/xml; charset=utf-8", 37);
+		struct buf h = { 0 };
+		buf_addf(&h, "SOAPAction: %s", o.soap_action);
+		if (!has_header("SOAPAction"))
+			add_header(h.p, h.len);
+		buf_free(&h);
+	}
+	if (!has_header("Expect"))	/* no 100-continue round trip for bodies over 1 MiB */
+		add_header("Expect:", 7);
+	if (user_env) {
+		const char *v = env_value("--user-env", user_env);
+		if (!strchr(v, ':'))
+			bad("--user-env", "the variable must hold user:password");
+		o.user = v;
+	}
+}
+
+/* Before an attempt: nothing of the last one counts, and -o starts its file anew. */
+static void reset_attempt(void)
+{
+	x.status = 0;
+	x.mode = W_NONE;
+	buf_reset(&x.sniff);
+	buf_reset(&x.errbody);
+	x.drained = 0;
+	x.werr = x.fault = 0;
+	x.reason[0] = x.errbuf[0] = 0;
+	if (tmp_path && written) {
+		fflush(outf);
+		if (ftruncate(fileno(outf), 0) == -1 || fseek(outf, 0, SEEK_SET) == -1)
+			err(EXIT_IOERR, "%s", o.out_path);
+	}
+	written = 0;
+	last_progress = 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		errx(EXIT_IOERR, "cannot initialise libcurl");
+	parse_args(argc, argv);
+	out_init();
+	outf = stdout;
+	if (o.out_path && strcmp(o.out_path, "-") != 0) {
+		outf = atomic_open(o.out_path, &tmp_path);
+		static char fbuf[1 << 16];
+		setvbuf(outf, fbuf, _IOFBF, sizeof fbuf);
+	}
+	if (!(x.h = curl_easy_init()))
+		errx(EXIT_IOERR, "cannot initialise libcurl");
+	setup(x.h);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct buf m = { 0 };
+	double waited = 0;
+	long attempt;
+	int code, retryable;
+	for (attempt = 1;; attempt++) {
+		reset_attempt();
+		buf_reset(&m);
+		CURLcode rc = curl_easy_perform(x.h);
+		if (o.progress && last_progress > 0)
+			fputc('\n', stderr);
+		if ((code = outcome(rc, &retryable, &m)) == EXIT_OK)
+			break;
+		if (code == EXIT_IOERR) {
+			buf_addf(&m, "%s: %s", outf == stdout ? "<stdout>" : o.out_path, strerror(x.werr));
+			warnx("%s", buf_str(&m));
+			break;
+		}
+		double wait = retry_wait((unsigned)attempt);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (!retryable || attempt > o.retry || (written && !tmp_path) ||
+		    (o.retry_max_time > 0 && elapsed + wait > o.retry_max_time)) {
+			if (retryable && written && !tmp_path)
+				buf_addf(&m, "; %jd body bytes already written, not retried", (intmax_t)written);
+			else if (attempt > 1)
+				buf_addf(&m, "; gave up after %ld attempts", attempt);
+			warnx("%s: %s", o.shown_url, buf_str(&m));
+			break;
+		}
+		if (!o.silent)
+			warnx("%s: %s; retry %ld of %ld in %.1f s", o.shown_url, buf_str(&m), attempt, o.retry, wait);
+		waited += wait;
+		sleep_secs(wait);
+	}
+	int rc = code;
+	if (outf != stdout && atomic_close(outf, &tmp_path, o.out_path, code == EXIT_OK) && rc == EXIT_OK)
+		rc = EXIT_IOERR;
+	if (fshut(stdout, "<stdout>") && rc == EXIT_OK)
+		rc = EXIT_IOERR;
+	if (o.meta_path && write_meta(rc, attempt, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
+		rc = EXIT_IOERR;
+	curl_easy_cleanup(x.h);
+	return rc;
+}

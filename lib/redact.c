@@ -1,0 +1,123 @@
+/*
+ * redact.c — keeps secrets out of messages. Header lines (and libcurl's verbose
+ * text, which repeats HTTP/2 headers as "[name: value]") lose the values of
+ * Authorization, Proxy-Authorization, Cookie and Set-Cookie; URLs lose their
+ * userinfo, their fragment, and the values of query parameters whose names look
+ * like credentials (token, key, secret, password, signature, session, auth…).
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+#include "pagepull.h"
+
+static const char *const secret_headers[] = {
+	"proxy-authorization", "authorization", "set-cookie", "cookie", NULL
+};
+
+/* Substrings of query parameter names whose values are never shown. */
+static const char *const secret_params[] = {
+	"token", "key", "secret", "pass", "pwd", "auth", "sig", "session", "cred", NULL
+};
+
+int redact_is_secret_header(const char *name, size_t n)
+{
+	for (const char *const *h = secret_headers; *h; h++)
+		if (strlen(*h) == n && strncasecmp(name, *h, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int name_char(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '_';
+}
+
+/* Length of the secret header name (and its ':') at s, or 0. */
+static size_t secret_at(const char *s, const char *end)
+{
+	for (const char *const *h = secret_headers; *h; h++) {
+		size_t n = strlen(*h);
+		if ((size_t)(end - s) > n && strncasecmp(s, *h, n) == 0 && s[n] == ':')
+			return n + 1;
+	}
+	return 0;
+}
+
+void redact_line(struct buf *b, const char *s, size_t n)
+{
+	const char *end = s + n, *p = s;
+	while (p < end) {
+		size_t k = (p == s || !name_char((unsigned char)p[-1])) ? secret_at(p, end) : 0;
+		if (!k) {
+			buf_addc(b, *p++);
+			continue;
+		}
+		const char *name = p, *v = p + k;
+		buf_add(b, p, k);
+		p = v;
+		while (v < end && *v != '\r' && *v != '\n')
+			v++;
+		/* "[authorization: …]" in libcurl's HTTP/2 lines keeps its bracket */
+		int bracket = name > s && name[-1] == '[' && v > p && v[-1] == ']';
+		buf_adds(b, " [redacted]");
+		if (bracket)
+			buf_addc(b, ']');
+		p = v;
+	}
+}
+
+static int secret_param(const char *name, size_t n)
+{
+	for (const char *const *w = secret_params; *w; w++) {
+		size_t k = strlen(*w);
+		for (size_t i = 0; i + k <= n; i++)
+			if (strncasecmp(name + i, *w, k) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static void redact_query(struct buf *b, const char *q, const char *end)
+{
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(q, '=', (size_t)(stop - q));
+		if (eq && secret_param(q, (size_t)(eq - q))) {
+			buf_add(b, q, (size_t)(eq - q));
+			buf_adds(b, "=REDACTED");
+		} else {
+			buf_add(b, q, (size_t)(stop - q));
+		}
+		if (amp)
+			buf_addc(b, '&');
+		q = amp ? amp + 1 : end;
+	}
+}
+
+char *redact_url(const char *url)
+{
+	struct buf b = { 0 };
+	const char *p = strstr(url, "://");
+	const char *auth = p ? p + 3 : url;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = NULL;
+	for (const char *c = auth; c < auth + alen; c++)
+		if (*c == '@')
+			at = c;
+	buf_add(&b, url, (size_t)(auth - url));
+	if (at) {
+		alen -= (size_t)(at + 1 - auth);
+		auth = at + 1;
+	}
+	buf_add(&b, auth, alen);
+	const char *rest = auth + alen, *frag = rest + strcspn(rest, "#");
+	const char *q = memchr(rest, '?', (size_t)(frag - rest));
+	buf_add(&b, rest, (size_t)((q ? q : frag) - rest));
+	if (q) {
+		buf_addc(&b, '?');
+		redact_query(&b, q + 1, frag);
+	}
+	buf_str(&b);
+	return b.p;
+}
