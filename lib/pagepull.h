@@ -85,6 +85,96 @@ ssize_t line_read(struct linereader *lr);	/* length, or -1 at EOF */
 /* common option helpers */
 void print_version(void);		/* "prog 0.1.0" on stdout */
 
+/* pbwire.c: the protobuf wire format. pbw_varint reads a varint at *p (before end),
+ * advances *p and returns 0, or returns PBW_TRUNC or PBW_LONG (over 10 bytes / 64 bits). */
+enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_SGROUP = 3, PB_EGROUP = 4, PB_I32 = 5 };
+enum { PBW_TRUNC = -1, PBW_LONG = -2 };
+int pbw_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
+void pbw_put_varint(struct buf *b, uint64_t v);
+void pbw_put_fixed(struct buf *b, uint64_t v, int nbytes);	/* little endian, 4 or 8 */
+static inline int64_t pbw_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static inline uint64_t pbw_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+
+/* b64.c: base64. Encoding is standard and padded; decoding takes the standard or the
+ * URL-safe alphabet, padding optional, and returns -1 on anything else. */
+void b64_encode(struct buf *b, const void *p, size_t n);
+int b64_decode(struct buf *b, const char *s, size_t n);
+
+/* pbschema.c: a FileDescriptorSet (protoc --descriptor_set_out), indexed by protobuf-c's
+ * descriptor.proto bindings. Field types are descriptor.proto's numbers (PBT_*). */
+enum { PBT_DOUBLE = 1, PBT_FLOAT, PBT_INT64, PBT_UINT64, PBT_INT32, PBT_FIXED64, PBT_FIXED32,
+       PBT_BOOL, PBT_STRING, PBT_GROUP, PBT_MESSAGE, PBT_BYTES, PBT_UINT32, PBT_ENUM,
+       PBT_SFIXED32, PBT_SFIXED64, PBT_SINT32, PBT_SINT64 };
+struct pb_enum {
+	const char *name;		/* full name, no leading dot */
+	size_t n;
+	const char **names;		/* sorted by number (first declared on ties) */
+	int32_t *numbers;
+	int closed;			/* proto2: unknown numbers are not values */
+};
+struct pb_msg;
+struct pb_field {
+	const char *name, *json_name;
+	char *key[2];			/* "name": and "jsonName": ready to copy */
+	size_t keylen[2];
+	uint32_t number;
+	int type, repeated, required, packed;
+	int presence;			/* proto2, message, oneof or proto3 optional */
+	int oneof;			/* index in the message's oneofs, or -1 */
+	const struct pb_msg *msg;	/* PBT_MESSAGE */
+	const struct pb_enum *en;	/* PBT_ENUM */
+};
+struct pb_msg {
+	const char *name;		/* full name, no leading dot */
+	size_t nfields;
+	struct pb_field *fields;	/* sorted by number */
+	int noneofs, map_entry, nrequired;
+	uint32_t ndirect;		/* direct[number] = index + 1, for number < ndirect */
+	uint16_t *direct;
+};
+struct pb_schema {
+	size_t nmsgs, nenums;
+	struct pb_msg *msgs;		/* sorted by name */
+	struct pb_enum *enums;
+};
+void pb_load(struct pb_schema *s, const char *path);	/* dies with EXIT_USAGE */
+const struct pb_msg *pb_find_msg(const struct pb_schema *s, const char *name);
+const struct pb_field *pb_field_num(const struct pb_msg *m, uint32_t number);
+const struct pb_field *pb_field_name(const struct pb_msg *m, const char *name, size_t n);
+const char *pb_enum_name(const struct pb_enum *e, int32_t number);	/* NULL if none */
+int pb_enum_number(const struct pb_enum *e, const char *name, size_t n, int32_t *number);
+int pb_wiretype(int type);		/* PB_VARINT, PB_I64, PB_LEN or PB_I32 */
+
+/* pbjson.c: protobuf bytes → the canonical JSON mapping, as json_format.MessageToDict prints
+ * it (original names, field-number order). A message's fields are scanned into entries at its
+ * nesting level (kept until that level is scanned again), then printed into out. Bad input
+ * ends the program: "NAME: offset N: [field F (n): ]what", exit EXIT_DATA. */
+struct pbj_ent {
+	const struct pb_field *f;	/* NULL for an unknown field */
+	uint64_t off;			/* offset of the tag in the input */
+	const unsigned char *p;		/* PB_LEN: the payload */
+	size_t len;
+	uint64_t v;			/* PB_VARINT, PB_I64, PB_I32: the value */
+	uint32_t num, seq;
+	uint8_t wt, hl;			/* wire type; tag and length bytes before p */
+};
+struct pbj {
+	const char *name;		/* the input, for errors */
+	int int64_numbers, enum_numbers, json_names, unknown, max_depth;
+	struct buf out;
+	struct pbj_level *lv;		/* max_depth + 2 levels */
+};
+void pbj_init(struct pbj *d, int max_depth);
+void pbj_message(struct pbj *d, const struct pb_msg *m, const unsigned char *p, size_t n,
+    uint64_t off, int depth);
+void pbj_scalar(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e);
+int pbj_is_default(const struct pb_field *f, const struct pbj_ent *e);
+const struct pb_field *pbj_check_tag(struct pbj *d, const struct pb_msg *m, uint64_t tag,
+    uint64_t off);
+const struct pbj_ent *pbj_last(struct pbj *d, int depth, uint32_t num);
+void pbj_fail(struct pbj *d, uint64_t off, const struct pb_field *f, uint32_t num,
+    const char *fmt, ...) __attribute__((noreturn, format(printf, 5, 6)));
+
 /* jsontok.c: a streaming JSON lexer over read(2) blocks (json2ndjson). Each token is checked
  * and re-emitted compact into the nsink buffers set (0: skipped); strings normalised as json.c
  * writes them, numbers verbatim. Errors: "FILE:LINE:COL: what" and EXIT_DATA. */
