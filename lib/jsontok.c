@@ -25,13 +25,13 @@ static const char hex[] = "0123456789abcdef";
 
 /* Bytes that end a plain run inside a string: controls, '"', '\\' and non-ASCII. */
 static unsigned char special[256];
+static void init_tables(void);
 
 void jt_init(struct jtok *t, int fd, const char *name)
 {
 	if (!t->buf) {
 		t->buf = xmalloc(JT_BLOCK);
-		for (int c = 0; c < 256; c++)
-			special[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+		init_tables();
 	}
 	t->fd = fd;
 	t->name = name;
@@ -95,6 +95,16 @@ static void toolong(struct jtok *t)
 
 static inline void emit(struct jtok *t, const void *s, size_t n)
 {
+	if (t->nsink == 1) {	/* the usual case, inline: one record being built */
+		struct buf *b = t->sink[0];
+		if (b->len + n >= b->cap)
+			buf_grow(b, n);
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+		if (t->max && b->len > t->max)
+			toolong(t);
+		return;
+	}
 	for (int i = 0; i < t->nsink; i++) {
 		buf_add(t->sink[i], s, n);
 		if (t->max && t->sink[i]->len > t->max)
@@ -109,6 +119,14 @@ static inline void emitc(struct jtok *t, char c)
 		if (t->max && t->sink[i]->len > t->max)
 			toolong(t);
 	}
+}
+
+/* The decoded copy of a key: bounded like the sinks. */
+static void dec_add(struct jtok *t, struct buf *dec, const void *s, size_t n)
+{
+	buf_add(dec, s, n);
+	if (t->max && dec->len > t->max)
+		toolong(t);
 }
 
 void jt_expected(struct jtok *t, const char *what)
@@ -201,7 +219,7 @@ static void emit_cp(struct jtok *t, uint32_t cp, struct buf *dec)
 	unsigned char o[6];
 	size_t n = utf8_put(o, cp);
 	if (dec)
-		buf_add(dec, o, n);
+		dec_add(t, dec, o, n);
 	if (cp >= 0x20 && cp != '"' && cp != '\\') {
 		emit(t, o, n);
 		return;
@@ -292,7 +310,7 @@ void jt_string(struct jtok *t, struct buf *dec)
 		if (s > t->p) {
 			emit(t, t->p, (size_t)(s - t->p));
 			if (dec)
-				buf_add(dec, t->p, (size_t)(s - t->p));
+				dec_add(t, dec, t->p, (size_t)(s - t->p));
 			t->p = (unsigned char *)s;
 		}
 		if (s == e) {
@@ -317,13 +335,13 @@ void jt_string(struct jtok *t, struct buf *dec)
 		if (n) {
 			emit(t, t->p, n);
 			if (dec)
-				buf_add(dec, t->p, n);
+				dec_add(t, dec, t->p, n);
 			t->p += n;
 		} else {
 			jt_warn_once(t, &t->warned_utf8, "invalid UTF-8 replaced by U+FFFD");
 			emit(t, "\xEF\xBF\xBD", 3);
 			if (dec)
-				buf_add(dec, "\xEF\xBF\xBD", 3);
+				dec_add(t, dec, "\xEF\xBF\xBD", 3);
 			t->p++;
 		}
 	}
@@ -345,19 +363,15 @@ static const signed char numnext[9][7] = {
 	[8] = {  8,   8,  -1,  -1,  -1,  -1,  -1 },
 };
 
-static int numclass(unsigned c)
+static unsigned char numclass[256];
+
+static void init_tables(void)
 {
-	if (c == '0')
-		return C_ZERO;
-	if (c >= '1' && c <= '9')
-		return C_DIGIT;
-	switch (c) {
-	case '-': return C_MINUS;
-	case '+': return C_PLUS;
-	case '.': return C_DOT;
-	case 'e': case 'E': return C_E;
+	for (int c = 0; c < 256; c++) {
+		special[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+		numclass[c] = c == '0' ? C_ZERO : c >= '1' && c <= '9' ? C_DIGIT : c == '-' ? C_MINUS
+		    : c == '+' ? C_PLUS : c == '.' ? C_DOT : c == 'e' || c == 'E' ? C_E : C_OTHER;
 	}
-	return C_OTHER;
 }
 
 void jt_number(struct jtok *t)
@@ -366,7 +380,7 @@ void jt_number(struct jtok *t)
 	for (;;) {
 		const unsigned char *s = t->p;
 		int nx = 0;
-		while (s < t->end && (nx = numnext[st][numclass(*s)]) >= 0) {
+		while (s < t->end && (nx = numnext[st][numclass[*s]]) >= 0) {
 			st = nx;
 			s++;
 		}
@@ -375,7 +389,9 @@ void jt_number(struct jtok *t)
 		if (nx < 0 || !fill(t, 1))
 			break;
 	}
-	int more = t->p < t->end && numclass(*t->p) != C_OTHER;
+	/* "01", "1.5.2", "0x1": a number glued to more number characters or a letter */
+	unsigned c = t->p < t->end ? *t->p : ' ';
+	int more = numclass[c] != C_OTHER || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 	if (more || !(st == 2 || st == 3 || st == 5 || st == 8)) {
 		if (t->p == t->end && t->eof)
 			jt_error(t, "unexpected end of input in a number");
