@@ -1,11 +1,13 @@
 /*
  * redact.c — keeps secrets out of messages. Header lines (and libcurl's verbose
  * text, which repeats HTTP/2 headers as "[name: value]") lose the values of
- * Authorization, Proxy-Authorization, Cookie and Set-Cookie; URLs lose their
- * userinfo, their fragment, and the values of query parameters whose names look
- * like credentials (token, key, secret, password, signature, session, auth…).
+ * Authorization, Proxy-Authorization, Cookie and Set-Cookie; URLs (also inside such
+ * lines, and a request line's target) lose their userinfo, their fragment, and the
+ * values of query parameters whose names look like credentials (token, key, secret,
+ * password, signature, session, auth…).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "pagepull.h"
@@ -43,12 +45,64 @@ static size_t secret_at(const char *s, const char *end)
 	return 0;
 }
 
+/* A URL at p (http:// or https://): its length, or 0. */
+static size_t url_at(const char *p, const char *end)
+{
+	size_t k = (size_t)(end - p) > 8 && strncasecmp(p, "https://", 8) == 0 ? 8 :
+		   (size_t)(end - p) > 7 && strncasecmp(p, "http://", 7) == 0 ? 7 : 0;
+	if (!k)
+		return 0;
+	while (p + k < end && !isspace((unsigned char)p[k]) && !strchr("'\"<>[]", p[k]))
+		k++;
+	return k;
+}
+
+static void add_url(struct buf *b, const char *u, size_t n)
+{
+	char *s = xstrndup(u, n), *r = redact_url(s);
+	buf_adds(b, r);
+	free(r);
+	free(s);
+}
+
+/* "METHOD TARGET HTTP/…": the length of "METHOD ", or 0. */
+static size_t request_line(const char *s, const char *end)
+{
+	const char *p = s;
+	while (p < end && *p >= 'A' && *p <= 'Z')
+		p++;
+	if (p == s || p == end || *p != ' ')
+		return 0;
+	const char *t = memchr(p + 1, ' ', (size_t)(end - p - 1));
+	return t && end - t > 6 && memcmp(t + 1, "HTTP/", 5) == 0 ? (size_t)(p + 1 - s) : 0;
+}
+
 void redact_line(struct buf *b, const char *s, size_t n)
 {
 	const char *end = s + n, *p = s;
+	size_t k = request_line(s, end);
+	if (k) {
+		const char *t = memchr(s + k, ' ', n - k);
+		buf_add(b, s, k);
+		add_url(b, s + k, (size_t)(t - s - k));
+		p = t;
+	} else if (n > 9 && strncasecmp(s, "location:", 9) == 0) {
+		buf_add(b, s, 9);
+		for (p = s + 9; p < end && (*p == ' ' || *p == '\t'); p++)
+			buf_addc(b, *p);
+		for (k = 0; p + k < end && !isspace((unsigned char)p[k]); k++)
+			;
+		add_url(b, p, k);
+		p += k;
+	}
 	while (p < end) {
-		size_t k = (p == s || !name_char((unsigned char)p[-1])) ? secret_at(p, end) : 0;
-		if (!k) {
+		int boundary = p == s || !name_char((unsigned char)p[-1]);
+		if (boundary && (k = url_at(p, end))) {
+			add_url(b, p, k);
+			p += k;
+			continue;
+		}
+		if (!boundary || !(k = secret_at(p, end))) {
 			buf_addc(b, *p++);
 			continue;
 		}
