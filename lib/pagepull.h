@@ -201,10 +201,10 @@ void jt_error(struct jtok *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 void jt_expected(struct jtok *t, const char *what) __attribute__((noreturn));
 
-/* redact.c: secrets out of messages. redact_line copies a header or verbose line into b
- * with the values of Authorization, Proxy-Authorization, Cookie and Set-Cookie replaced;
- * redact_url returns (malloc'ed) the URL without userinfo and fragment, and with the
- * values of credential-like query parameters (token, key, secret, pass…) replaced. */
+/* redact.c: secrets out of messages. redact_line copies a header, request or verbose
+ * line into b with the values of Authorization, Proxy-Authorization, Cookie and
+ * Set-Cookie replaced and URLs redacted; redact_url returns (malloc'ed) the URL without
+ * userinfo and fragment, credential-like query values (token, key, pass…) replaced. */
 int redact_is_secret_header(const char *name, size_t n);
 void redact_line(struct buf *b, const char *s, size_t n);
 char *redact_url(const char *url);
@@ -222,20 +222,5 @@ void sleep_secs(double s);		/* nanosleep, resumed after signals */
 FILE *atomic_open(const char *path, char **tmp);
 int atomic_close(FILE *f, char **tmp, const char *path, int keep);
 void atomic_unlink_pending(void);	/* async-signal-safe, for a program's own handlers */
-
-/* redact.c: secrets out of messages. redact_line copies a header, request or verbose
- * line into b with the values of Authorization, Proxy-Authorization, Cookie and
- * Set-Cookie replaced and URLs redacted; redact_url returns (malloc'ed) the URL without
- * userinfo and fragment, credential-like query values (token, key, pass…) replaced. */
-int redact_is_secret_header(const char *name, size_t n);
-void redact_line(struct buf *b, const char *s, size_t n);
-char *redact_url(const char *url);
-
-/* backoff.c: retry delays. backoff_delay: base * 2^(retry-1), capped at cap (if > 0), with
- * equal jitter (half fixed, half random); retry is 1 for the first retry. retry_after_secs:
- * a Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */
-double backoff_delay(double base, unsigned retry, double cap);
-double retry_after_secs(const char *value, time_t now);
-void sleep_secs(double s);		/* nanosleep, resumed after signals */
 
 #endif
