@@ -68,7 +68,7 @@ static const char *const fault_string[] = { "message", "string", "description",
 static void usage(FILE *f, int status)
 {
 	fprintf(f, "usage: json2ndjson [-u] [--records PATH] [--meta NAME=PATH]... [--fault PATH]\n"
-	    "                   [--max-depth N] [--max-record-bytes N] [FILE...]\n");
+	    "                   [--max-depth N] [--max-record-bytes N] [FILE ...]\n");
 	exit(status);
 }
 
