@@ -1,0 +1,294 @@
+"""Data Mill (techmill) REST function `cursor`, XML (cursor.xml) and JSON (cursor.json, .js).
+
+A query opens a server-side cursor named by a handle; every call with the handle returns the
+next packet, capped by object count and bytes, until eof. The cursor scans the generated rows
+lazily, so a filter over a million rows costs only the rows actually delivered (plus a look-ahead
+for eof). A packet spoiled by an injected fault does not advance the cursor: the emulator's
+`commit` runs only after a clean send, so a client's retry receives the same rows again.
+"""
+import datetime
+import functools
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+from decimal import Decimal, InvalidOperation
+
+from . import datasets as D
+from .common import Response, XML_CT, JSON_CT, xesc, xattr, text
+
+# The class TWorker: (field, type). Types: s string, d date, n number (all strings on the wire).
+FIELDS = [('TabNumber', 'n'), ('LastName', 's'), ('FirstName', 's'), ('MiddleName', 's'),
+          ('BirthDate', 'd'), ('HireDate', 'd'), ('AcademicStatus', 's'), ('Department', 's'),
+          ('Position', 's'), ('Salary', 'n'), ('Note', 's')]
+FTYPE = dict(FIELDS)
+PARTS = {'0': 0, 'what': 0, '1': 1, 'where': 1, '2': 2, 'order': 2}
+
+
+class BadQuery(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=50000)
+def worker(seed, i):
+    """Row i: {field: str | datetime.date | None}."""
+    r = D.rng(seed, 'datamill', i)
+    birth = datetime.date(1950, 1, 1) + datetime.timedelta(days=r.randrange(18000))
+    hire = birth + datetime.timedelta(days=18 * 365 + r.randrange(7000))
+    return {
+        'TabNumber': str(100000 + i),
+        'LastName': r.choice(D.LAST) if r.random() > 0.05 else r.choice(D.HARD),
+        'FirstName': r.choice(D.FIRST),
+        'MiddleName': D.maybe(r, 0.2, r.choice(D.MIDDLE)),
+        'BirthDate': birth,
+        'HireDate': D.maybe(r, 0.1, hire),
+        'AcademicStatus': D.maybe(r, 0.5, r.choice(D.ACADEMIC)),
+        'Department': r.choice(D.DEPTS),
+        'Position': r.choice(D.POSITIONS),
+        'Salary': '%d.%02d' % (r.randrange(20000, 300000), r.randrange(100)),
+        'Note': D.maybe(r, 0.3, D.text(r, hard=6, long=50)),
+    }
+
+
+def parse_date(s):
+    try:
+        d, m, y = s.split('.')
+        return datetime.date(int(y), int(m), int(d))
+    except ValueError:
+        raise BadQuery('bad date %r (dd.mm.yyyy)' % s)
+
+
+class Query:
+    """A parsed XML query: select list, filters (field, op, value), order fields, fetchall."""
+
+    def __init__(self, xml):
+        try:
+            root = ET.fromstring(xml)
+        except ET.ParseError as e:
+            raise BadQuery('malformed query: %s' % e)
+        if root.tag != 'query':
+            raise BadQuery('the root element must be <query>')
+        if root.get('class', 'TWorker') != 'TWorker':
+            raise BadQuery('unknown class %r' % root.get('class'))
+        self.fetchall = root.get('fetchall', '0') == '1'
+        self.select, self.filters, self.order = [], [], []
+        for it in root.iter('item'):
+            part, name = PARTS.get(it.get('part', '0')), it.get('name')
+            if part is None:
+                raise BadQuery('unknown part %r' % it.get('part'))
+            if name not in FTYPE:
+                raise BadQuery('unknown field %r' % name)
+            if part == 0:
+                self.select.append(name)
+            elif part == 1:
+                self.filters.append(self._filter(name, it.get('value', '')))
+            else:
+                self.order.append(name)
+        if not self.select:
+            self.select = [f for f, _ in FIELDS]
+
+    @staticmethod
+    def _filter(name, v):
+        op = v[:1] if v[:1] in '<>=' and v else '='
+        v = v[1:] if v[:1] in '<>=' and v else v
+        t = FTYPE[name]
+        if t == 'd':
+            val = parse_date(v)
+        elif t == 'n':
+            try:
+                val = Decimal(v)
+            except InvalidOperation:
+                raise BadQuery('bad number %r' % v)
+        else:
+            val = v
+        return name, op, val
+
+    def match(self, row):
+        for name, op, val in self.filters:
+            x = row[name]
+            if x is None:
+                return False
+            if FTYPE[name] == 'n':
+                x = Decimal(x)
+            if not (x == val if op == '=' else x > val if op == '>' else x < val):
+                return False
+        return True
+
+
+def _key(v):
+    # Sort key that puts nulls last and compares numbers as numbers.
+    return (v is None, v if not isinstance(v, str) or not v.replace('.', '').isdigit() else Decimal(v))
+
+
+class Cursor:
+    def __init__(self, handle, query, n, seed):
+        self.handle, self.query, self.n, self.seed = handle, query, n, seed
+        self.pos = 0                     # next index into the source sequence
+        self.used = time.monotonic()
+        if query.order:
+            # Ordering needs every matching row up front; only done when asked for.
+            idx = [i for i in range(n) if query.match(worker(seed, i))]
+            idx.sort(key=lambda i: tuple(_key(worker(seed, i)[f]) for f in query.order))
+            self.seq = idx
+        else:
+            self.seq = None
+
+    def source(self, k):
+        return self.seq[k] if self.seq is not None else k
+
+    def length(self):
+        return len(self.seq) if self.seq is not None else self.n
+
+    def next_match(self, k):
+        """The first position ≥ k whose row matches (seq rows already match)."""
+        if self.seq is not None:
+            return k
+        q = self.query
+        while k < self.n and q.filters and not q.match(worker(self.seed, k)):
+            k += 1
+        return k
+
+
+def row_xml(row, select):
+    out = ['<row>']
+    for f in select:
+        v = row[f]
+        t = ' type="date"' if FTYPE[f] == 'd' else ''
+        if v is None:
+            out.append('<%s%s/>' % (f, t))
+        elif isinstance(v, datetime.date):
+            out.append('<%s%s>%02d.%02d.%04d</%s>' % (f, t, v.day, v.month, v.year, f))
+        else:
+            out.append('<%s>%s</%s>' % (f, xesc(v), f))
+    out.append('</row>')
+    return '\n'.join(out).encode()
+
+
+def row_json(row, select):
+    d = {}
+    for f in select:
+        v = row[f]
+        if isinstance(v, datetime.date):
+            v = {'year': v.year, 'month': v.month - 1, 'day': v.day}   # 0-based month
+        d[f] = v
+    return json.dumps(d, ensure_ascii=False, indent=1).encode()
+
+
+def truth_row(row, select):
+    return {f: (row[f].isoformat() if isinstance(row[f], datetime.date) else row[f]) for f in select}
+
+
+class DataMill:
+    name = 'datamill'
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.seed = cfg.seed
+        self.n = cfg.datamill_records
+        self.cursors = {}
+        self.serial = 0
+        self.lock = threading.Lock()
+
+    def parse(self, req):
+        if req.method not in ('GET', 'POST'):
+            return text(405, 'Method Not Allowed', [('Allow', 'GET, POST')])
+        fmt = 'xml' if req.path.endswith('.xml') else 'json'
+        q = req.form().get('query')
+        req.params = {'format': fmt}
+        if q is None or not q.strip():
+            return text(400, 'Bad Request: parameter query is required')
+        q = q.strip()
+        if q.startswith('<'):
+            req.op = 'query'
+            req.params['query'] = q if len(q) <= 300 else q[:300] + '…'
+            try:
+                req.params['parsed'] = Query(q)
+            except BadQuery as e:
+                return text(400, 'Bad Request: %s' % e)
+        else:
+            req.op = 'handle'
+            req.handle = q
+            req.params['handle'] = q
+        return None
+
+    def _open(self, query):
+        with self.lock:
+            self.serial += 1
+            h = '{%s}' % D.guid(D.rng(self.seed, 'handle', self.serial)).upper()
+            c = Cursor(h, query, self.n, self.seed)
+            self.cursors[h] = c
+            return c
+
+    def _lookup(self, h):
+        with self.lock:
+            c = self.cursors.get(h)
+            ttl = self.cfg.datamill_handle_ttl
+            if c and ttl and time.monotonic() - c.used > ttl:
+                del self.cursors[h]
+                c = None
+            return c
+
+    def expire(self, h):
+        with self.lock:
+            self.cursors.pop(h, None)
+
+    def serve(self, req):
+        p = req.params
+        if req.handle is not None:
+            c = self._lookup(req.handle)
+            if c is None:
+                return text(404, 'Not Found: unknown or expired handle %s' % req.handle)
+        else:
+            c = self._open(p.pop('parsed'))
+            p['handle'] = c.handle
+        with self.lock:
+            start = c.pos
+        fmt = p['format']
+        enc = row_xml if fmt == 'xml' else row_json
+        maxo, maxb = self.cfg.datamill_max_objects, self.cfg.datamill_max_bytes
+        rows, size, k = [], 0, c.next_match(start)
+        while k < c.length():
+            b = enc(worker(self.seed, c.source(k)), c.query.select)
+            if rows and not c.query.fetchall and (len(rows) >= maxo or size + len(b) > maxb):
+                break
+            rows.append(b)
+            size += len(b)
+            k = c.next_match(k + 1)
+        eof = k >= c.length()
+        p['records'] = len(rows)
+
+        def commit():
+            with self.lock:
+                c.pos = k
+                c.used = time.monotonic()
+        return Response(200, XML_CT if fmt == 'xml' else JSON_CT, self._packet(fmt, c.handle, eof, rows),
+                        records=len(rows), kind=fmt, commit=commit)
+
+    def _packet(self, fmt, handle, eof, rows):
+        omit = not eof and self.cfg.datamill_omit_eof
+        if fmt == 'xml':
+            e = '' if omit else ' eof="%d"' % eof
+            return (('<?xml version="1.0" encoding="utf-8"?>\n<data handle="%s"%s>\n' % (xattr(handle), e)).encode()
+                    + b'\n'.join(rows) + b'\n</data>\n')
+        style = self.cfg.datamill_eof_style
+        ev = {'bool': 'true' if eof else 'false', 'string': '"%d"' % eof, 'number': '%d' % eof}[style]
+        e = '' if omit else '\n"eof": %s,' % ev
+        return ('{\n"handle": "%s",%s\n"data": [\n' % (handle, e)).encode() + b',\n'.join(rows) + b'\n]\n}\n'
+
+    def fault(self, rule, req):
+        if rule.kind == 'expire_handle':
+            self.expire(req.handle)
+            return text(404, 'Not Found: unknown or expired handle %s' % req.handle)
+        return None
+
+    def truth(self, q):
+        query = Query(q.get('query') or '<query class="TWorker"/>')
+        c = Cursor('', query, self.n, self.seed)
+        k = c.next_match(0)
+        while k < c.length():
+            yield truth_row(worker(self.seed, c.source(k)), query.select)
+            k = c.next_match(k + 1)
+
+    def info(self):
+        with self.lock:
+            return {'handles': len(self.cursors)}

@@ -1,0 +1,276 @@
+"""HTTP/1.1 front: the listening socket, one thread a connection, routing, faults on the wire.
+
+Own accept loop rather than socketserver's so that a `refuse` fault can close the listening
+socket for a while and bind the same port again. Keep-alive is the default (HTTP/1.1, always a
+Content-Length, or chunked for streamed truth); head and body leave in one sendall with
+TCP_NODELAY so that no request waits on Nagle + delayed ACK.
+"""
+import email.utils
+import http.server
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+
+from . import control
+from .common import Request, Response, text, reason, TEXT_CT
+from .faults import SPOILERS
+from .state import ROUTES
+
+
+class Listener:
+    def __init__(self, emu, port, ssl_ctx=None):
+        self.emu = emu
+        self.port = port
+        self.ssl_ctx = ssl_ctx
+        self.sock = None
+        self.conns = set()
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.open = threading.Event()     # set while the listening socket is up
+        self.stopping = False
+        self._bind()
+
+    def _bind(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(('127.0.0.1', self.port))
+        s.listen(256)
+        self.port = s.getsockname()[1]
+        self.sock = s
+        self.open.set()
+
+    def serve(self):
+        while not self.stopping:
+            self.open.wait()
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue           # closed by refuse() or stop()
+            with self.lock:
+                self.connections += 1
+                n = self.connections
+            threading.Thread(target=self._conn, args=(conn, addr, n), daemon=True).start()
+
+    def _conn(self, conn, addr, n):
+        with self.lock:
+            self.conns.add(conn)
+        try:
+            Handler(conn, addr, self, n)
+        except Exception:
+            pass                   # a client that went away mid-request is not our concern
+        finally:
+            with self.lock:
+                self.conns.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def refuse(self, seconds):
+        """Close the listening socket and every connection; bind the port again later."""
+        with self.lock:
+            if not self.open.is_set():
+                return
+            self.open.clear()
+            conns = list(self.conns)
+        _shut(self.sock)
+        for c in conns:
+            _shut(c, close=False)
+
+        def reopen():
+            for _ in range(100):
+                try:
+                    self._bind()
+                    return
+                except OSError:
+                    time.sleep(0.1)
+        threading.Timer(seconds, reopen).start()
+
+    def stop(self):
+        self.stopping = True
+        _shut(self.sock)
+        self.open.set()
+
+
+def _shut(s, close=True):
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    if close:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
+_date = [0, '']
+
+
+def http_date():
+    now = int(time.time())
+    if _date[0] != now:
+        _date[:] = [now, email.utils.formatdate(now, usegmt=True)]
+    return _date[1]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'pagepull-emulator/0.1'
+    timeout = 120                   # an idle keep-alive connection is dropped after this
+
+    def __init__(self, conn, addr, listener, n):
+        self.listener, self.emu, self.conn_no = listener, listener.emu, n
+        super().__init__(conn, addr, listener)
+
+    def setup(self):
+        cfg = self.emu.cfg
+        if cfg.connect_latency:
+            time.sleep(cfg.connect_latency / 1000)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.listener.ssl_ctx:
+            self.request = self.listener.ssl_ctx.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
+
+    def read_body(self):
+        if (self.headers.get('Transfer-Encoding') or '').lower() == 'chunked':
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
+                        pass
+                    return b''.join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        n = int(self.headers.get('Content-Length') or 0)
+        return self.rfile.read(n) if n else b''
+
+    def dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        req = Request(self.command, url.path, query, self.headers, self.read_body())
+        if url.path.startswith('/_emulator/'):
+            return self.send(control.handle(self.emu, req))
+        api_name = ROUTES.get(url.path)
+        if api_name is None:
+            return self.send(text(404, 'Not Found: %s' % url.path))
+        emu = self.emu
+        n = emu.next_request(api_name)
+        api = emu.apis[api_name]
+        err = api.parse(req)
+        rule = emu.faults.pick(api_name, req)
+        if emu.cfg.latency:
+            time.sleep(emu.cfg.latency / 1000)
+        resp, spoil = None, None
+        if rule is not None:
+            if rule.kind in SPOILERS:
+                spoil = rule
+            elif rule.kind == 'refuse':
+                self.entry(n, api_name, req, 0, rule)
+                self.close_connection = True
+                self.listener.refuse(int(rule.params['seconds']))
+                return
+            elif rule.kind == 'http':
+                resp = http_fault(rule)
+            else:
+                resp = api.fault(rule, req)       # None: a side effect only (insert)
+        if resp is None:
+            resp = err or api.serve(req)
+        ok = self.send(resp, spoil)
+        if ok and resp.commit:
+            resp.commit()
+        self.entry(n, api_name, req, resp.status, rule, resp.records)
+
+    def entry(self, n, api, req, status, rule, records=None):
+        params = {k: v for k, v in req.params.items()
+                  if v is None or isinstance(v, (str, int, float, bool))}
+        e = {'n': n, 'api': api, 'method': req.method, 'path': req.path, 'op': req.op,
+             'params': params, 'status': status, 'fault': rule.kind if rule else None,
+             'records': records, 'conn': self.conn_no}
+        self.emu.record(e)
+
+    def head(self, resp, length):
+        h = ['HTTP/1.1 %d %s' % (resp.status, reason(resp.status)),
+             'Server: ' + self.server_version, 'Date: ' + http_date(),
+             'Content-Type: ' + resp.ctype]
+        h.append('Transfer-Encoding: chunked' if length is None else 'Content-Length: %d' % length)
+        for k, v in resp.headers:
+            h.append('%s: %s' % (k, v))
+        if self.close_connection:
+            h.append('Connection: close')
+        return ('\r\n'.join(h) + '\r\n\r\n').encode('latin-1')
+
+    def send(self, resp, spoil=None):
+        """Write the response, spoiled as the fault says. True when sent whole and unspoiled."""
+        w = self.request.sendall
+        if resp.chunks is not None:
+            w(self.head(resp, None))
+            for c in resp.chunks:
+                w(b'%x\r\n%s\r\n' % (len(c), c))
+            w(b'0\r\n\r\n')
+            return True
+        body = resp.body if self.command != 'HEAD' else b''
+        kind = spoil.kind if spoil else None
+        if kind == 'malformed':
+            body = malform(body, resp.kind)
+        elif kind == 'truncated':
+            body = body[:len(body) // 2]
+        if kind in ('close', 'stall'):
+            w(self.head(resp, len(body)) + body[:len(body) // 2])
+            if kind == 'stall':
+                time.sleep(int(spoil.params['seconds']))
+            self.close_connection = True
+            _shut(self.request, close=False)
+            return False
+        if kind == 'drip':
+            w(self.head(resp, len(body)))
+            step = max(1, int(spoil.params['bytes_per_sec']) // 20)
+            for i in range(0, len(body), step):
+                time.sleep(0.05)
+                w(body[i:i + step])
+            return True                # slow but whole: a Data Mill cursor may advance
+        w(self.head(resp, len(body)) + body)
+        return kind is None
+
+
+def http_fault(rule):
+    status = int(rule.params['status'])
+    hdrs = []
+    ra = rule.params.get('retry_after')
+    if ra is not None:
+        if ra.startswith('date:'):
+            ra = email.utils.formatdate(time.time() + int(ra[5:]), usegmt=True)
+        hdrs.append(('Retry-After', ra))
+    msg = rule.params.get('message') or '%d %s (injected)' % (status, reason(status))
+    return Response(status, TEXT_CT, (msg + '\n').encode(), hdrs)
+
+
+def malform(body, kind):
+    """The body with its syntax broken in the middle (an unclosed tag, a stray brace, a bad
+    wire type), Content-Length still right: the client's parser, not HTTP, must notice."""
+    mid = len(body) // 2
+    if kind == 'pb':
+        return b'\x0f\xff\xff' + body          # field 1, wire type 7: invalid from the first byte
+    if kind == 'json':
+        return body[:mid] + b'}{,"' + body[mid:]
+    if kind == 'xml':
+        return body[:mid] + b'<<&>' + body[mid:]
+    return body[:mid] + b'\x00' + body[mid:]
+
+
+def tls_context(certfile, keyfile):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certfile, keyfile)
+    return ctx
+

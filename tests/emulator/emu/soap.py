@@ -1,0 +1,66 @@
+"""SOAP 1.1 plumbing for Mercury and DocsVision: read a request's body element, write faults.
+
+Requests are small, so ElementTree is fast enough and, unlike regexes, matches elements by
+namespace URI the way a real SOAP stack does (a client may use any prefixes).
+"""
+import xml.etree.ElementTree as ET
+
+from .common import Response, XML_CT, xesc
+
+SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
+
+
+class SoapError(Exception):
+    """A request the service rejects with a SOAP fault (client side unless said otherwise)."""
+
+    def __init__(self, msg, name=None):
+        super().__init__(msg)
+        self.name = name
+
+
+def body_element(data):
+    """The first child of soap:Body, or SoapError for anything that is not a SOAP request."""
+    if not data:
+        raise SoapError('Empty request body')
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        raise SoapError('Malformed XML: %s' % e)
+    if root.tag != '{%s}Envelope' % SOAP_NS:
+        raise SoapError('Not a SOAP 1.1 Envelope: %s' % root.tag)
+    body = root.find('{%s}Body' % SOAP_NS)
+    if body is None or len(body) == 0:
+        raise SoapError('No element in soap:Body')
+    return body[0]
+
+
+def local(tag):
+    return tag.rpartition('}')[2]
+
+
+def ns(tag):
+    return tag[1:].partition('}')[0] if tag.startswith('{') else ''
+
+
+def child_text(el, qname):
+    c = el.find(qname)
+    if c is None:
+        return None
+    return (c.text or '').strip()
+
+
+def asmx_fault(code, string, status=500):
+    """An ASP.NET asmx fault: soap:Server or soap:Client, the message, an empty detail."""
+    body = ('<?xml version="1.0" encoding="utf-8"?>\n'
+            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xmlns:xsd="http://www.w3.org/2001/XMLSchema">\n'
+            '  <soap:Body>\n'
+            '    <soap:Fault>\n'
+            '      <faultcode>soap:%s</faultcode>\n'
+            '      <faultstring>%s</faultstring>\n'
+            '      <detail />\n'
+            '    </soap:Fault>\n'
+            '  </soap:Body>\n'
+            '</soap:Envelope>\n') % (code, xesc(string))
+    return Response(status, XML_CT, body.encode(), kind='xml')
