@@ -223,4 +223,78 @@ FILE *atomic_open(const char *path, char **tmp);
 int atomic_close(FILE *f, char **tmp, const char *path, int keep);
 void atomic_unlink_pending(void);	/* async-signal-safe, for a program's own handlers */
 
+/* The modules below serve paginate (the page driver). */
+struct cJSON;
+
+/* spool.c: a page's bytes, in memory up to limit, then also in an unlinked temp file. */
+struct spool {
+	struct buf mem;		/* all of it, or the write-back part once spilled */
+	size_t limit;
+	int fd;			/* the temporary file, -1 until the first spill */
+	off_t disk;		/* bytes in the file */
+	size_t len;		/* bytes in all */
+	int spilled;
+};
+void spool_init(struct spool *s, size_t limit);
+void spool_add(struct spool *s, const void *p, size_t n);
+void spool_reset(struct spool *s);		/* empty; keeps the memory and the file */
+int spool_write(struct spool *s, int fd);	/* all of it to fd: 0, or -1 with errno */
+void spool_free(struct spool *s);
+
+/* intake.c: a page command's stdout → records spooled, control lines merged. */
+struct intake {
+	struct spool sp;
+	struct buf ctl, last;	/* the control line being read; the last record */
+	int keep_last, state;
+	uint64_t hash;		/* FNV-1a over the record bytes */
+	long long records;
+	struct cJSON *meta;	/* the page's control lines merged, or NULL */
+	const char *bad;	/* why a control line was rejected, or NULL */
+};
+void intake_init(struct intake *in, size_t spool_limit, int keep_last);
+void intake_reset(struct intake *in);
+void intake_feed(struct intake *in, const char *p, size_t n);
+void intake_end(struct intake *in);
+void intake_free(struct intake *in);
+
+/* ctl.c: control-line objects (cJSON). */
+int ctl_merge(struct cJSON **acc, const char *s, size_t n);	/* -1: not an object */
+const struct cJSON *ctl_get(const struct cJSON *obj, const char *path);	/* "a.b" */
+int ctl_text(const struct cJSON *v, struct buf *b);	/* value as a string; -1 absent/null */
+int ctl_flag(const struct cJSON *v);	/* 1/"1"/true/"true" → 1, 0/"0"/false/"false" → 0, else -1 */
+int ctl_int(const struct cJSON *v, long long *out);	/* number or numeric string; -1 if not */
+
+/* state.c: paginate's checkpoint, replaced atomically (atomic.c, then the directory is
+ * fsync'ed). state_save returns 0 or EXIT_IOERR (after a message); state_load returns 1,
+ * or 0 if there is no such file, and ends the program on a file that is not a state. */
+struct pgstate {
+	const char *strategy;
+	char *token;		/* the next PAGE_TOKEN, or NULL */
+	int done, have_total, have_count, have_output;
+	long long index, number, offset, pages, records, empty_run, total, page_count, output;
+};
+int state_save(const char *path, const struct pgstate *s);
+int state_load(const char *path, struct pgstate *s);
+
+/* spawn.c: COMMAND with stdout on a pipe, stdin /dev/null, NAME=VALUE extras, own group. */
+pid_t spawn_cmd(char *const argv[], char *const extra[], int *outfd);	/* -1 with errno */
+
+/* pager.c: paginate's engine — the page loop, stop rules, guards, retries, page-atomic
+ * output, checkpoints, parallel pages. pager_run returns the exit status. */
+enum { PG_OFFSET, PG_CURSOR, PG_AFTERKEY, PG_PAGES };
+struct pager_opts {
+	int strategy, parallel, retry, quiet, strict, unbuffered, token_repeats, progress;
+	int have_page_count, set_max_empty;
+	long long page_size, start_offset, start_page, page_count, max_pages, max_empty;
+	const char *start_token, *token_field, *key_field, *done_field, *has_more_field;
+	const char *total_field, *total_if, *total_if_value, *page_count_field;
+	const char *state, *output;
+	const char **end_faults, **retry_faults;
+	size_t nend_faults, nretry_faults;
+	double retry_delay, rate, progress_every;
+	size_t spool_mem;
+	char **cmd;
+};
+int pager_run(const struct pager_opts *o);
+
 #endif

@@ -1,0 +1,689 @@
+/*
+ * pager.c — paginate's engine. A window of up to --parallel pages, each a running page
+ * command (or one waiting to be retried) whose stdout is split by intake.c into a spool
+ * and a merged control object. Pages are written strictly in order: the page at the head
+ * of the window is judged (stop rules, guards) and written when its command is done,
+ * then the checkpoint follows. Only the head's successor is certain; pages further ahead
+ * are guesses (offset + the largest page seen, or the next page number) made once the
+ * total or the page count is known, and each is checked when its turn comes: a wrong
+ * guess throws the guesses away and the window restarts from the true coordinates.
+ */
+#include <err.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <cjson/cJSON.h>
+#include "pagepull.h"
+
+static const char *strategy_names[] = { "offset", "cursor", "after-key", "pages" };
+
+struct pos {
+	long long index, number, offset;
+	char *token;
+};
+
+enum { PS_FREE, PS_RUN, PS_WAIT, PS_OK, PS_END, PS_FAIL };
+
+struct page {
+	int st, attempt, status, fd;
+	pid_t pid;
+	double wake;		/* PS_WAIT: retry at this time */
+	struct pos at;
+	struct buf msg;		/* PS_FAIL: the error; PS_END: the fault's name */
+	struct intake in;
+};
+
+struct hset {			/* 64-bit hashes seen: tokens, page contents */
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static const struct pager_opts *o;
+static struct {
+	struct page *slots;
+	struct pos next, plan;	/* after the last written page; the next to launch */
+	long long pages, records, run_pages, first_index, step, empty_run, out_len;
+	long long total, page_count;
+	int have_total, have_count, have_out_len, done, out_fd, out_regular, tty;
+	const char *out_name;
+	struct buf reason, tmp;
+	struct hset tokens, hashes;
+	double t0, next_launch, last_progress;
+} r;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* Adds x; returns 1 if it was there already. */
+static int hset_add(struct hset *h, uint64_t x)
+{
+	x = x ? x : 1;
+	if (2 * (h->n + 1) > h->cap) {
+		struct hset g = { xcalloc(h->cap ? 2 * h->cap : 64, sizeof *g.v), 0, h->cap ? 2 * h->cap : 64 };
+		for (size_t i = 0; i < h->cap; i++)
+			if (h->v[i])
+				hset_add(&g, h->v[i]);
+		free(h->v);
+		*h = g;
+	}
+	size_t m = h->cap - 1, i = (size_t)(x * 0x9E3779B97F4A7C15ULL >> 20) & m;
+	for (; h->v[i]; i = (i + 1) & m)
+		if (h->v[i] == x)
+			return 1;
+	h->v[i] = x;
+	h->n++;
+	return 0;
+}
+
+static void pos_copy(struct pos *d, const struct pos *s)
+{
+	char *t = s->token ? xstrdup(s->token) : NULL;
+	free(d->token);
+	*d = *s;
+	d->token = t;
+}
+
+static void set_token(struct pos *p, const char *t)
+{
+	free(p->token);
+	p->token = t ? xstrdup(t) : NULL;
+}
+
+static struct page *slot(long long index)
+{
+	return &r.slots[index % o->parallel];
+}
+
+static void page_msg(struct page *p, int st, int status, const char *fmt, ...)
+{
+	va_list ap;
+	buf_reset(&p->msg);
+	buf_addf(&p->msg, "page %lld: ", p->at.number);
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	buf_grow(&p->msg, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(p->msg.p + p->msg.len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	p->msg.len += (size_t)n;
+	p->st = st;
+	p->status = status;
+}
+
+/* --- checkpoint and output ------------------------------------------------------ */
+
+static void save_state(void)
+{
+	if (!o->state)
+		return;
+	struct pgstate s = {
+		.strategy = strategy_names[o->strategy], .token = r.next.token, .done = r.done,
+		.index = r.next.index, .number = r.next.number, .offset = r.next.offset,
+		.pages = r.pages, .records = r.records, .empty_run = r.empty_run,
+		.have_total = r.have_total, .total = r.total, .have_count = r.have_count,
+		.page_count = r.page_count, .have_output = o->output != NULL, .output = r.out_len,
+	};
+	if (state_save(o->state, &s))
+		exit(EXIT_IOERR);
+}
+
+static int resume(void)
+{
+	struct pgstate s;
+	if (!o->state || !state_load(o->state, &s))
+		return 0;
+	if (strcmp(s.strategy, strategy_names[o->strategy]))
+		errx(EXIT_USAGE, "%s: a state of -s %s, not -s %s", o->state, s.strategy,
+		     strategy_names[o->strategy]);
+	if (!o->output != !s.have_output)
+		errx(EXIT_USAGE, "%s: written %s -o; resume it the same way", o->state,
+		     s.have_output ? "with" : "without");
+	r.next = (struct pos){ s.index, s.number, s.offset, s.token };
+	r.done = s.done, r.pages = s.pages, r.records = s.records, r.empty_run = s.empty_run;
+	r.have_total = s.have_total, r.total = s.total;
+	r.have_count = s.have_count, r.page_count = s.page_count;
+	r.have_out_len = s.have_output, r.out_len = s.output;
+	return 1;
+}
+
+static void open_output(int resumed)
+{
+	r.out_fd = STDOUT_FILENO;
+	r.out_name = o->output ? o->output : "<stdout>";
+	if (o->output) {
+		r.out_fd = open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC | (resumed ? 0 : O_TRUNC), 0666);
+		if (r.out_fd == -1)
+			err(EXIT_IOERR, "%s", o->output);
+	}
+	struct stat st;
+	if (fstat(r.out_fd, &st) == -1)
+		err(EXIT_IOERR, "%s", r.out_name);
+	r.out_regular = S_ISREG(st.st_mode);
+	if (o->output && resumed && r.out_regular) {
+		if (st.st_size < r.out_len)
+			errx(EXIT_DATA, "%s: shorter (%lld bytes) than the state says (%lld)",
+			     o->output, (long long)st.st_size, r.out_len);
+		/* Bytes past the checkpoint belong to a page that is fetched again. */
+		if (ftruncate(r.out_fd, r.out_len) == -1 || lseek(r.out_fd, r.out_len, SEEK_SET) == -1)
+			err(EXIT_IOERR, "%s", o->output);
+	}
+}
+
+static void emit(struct page *p)
+{
+	if (spool_write(&p->in.sp, r.out_fd) == -1)
+		err(EXIT_IOERR, "%s", r.out_name);
+	r.out_len += (long long)p->in.sp.len;
+	/* The checkpoint must never count bytes that are not on disk yet. */
+	if (o->state && r.out_regular && p->in.sp.len && fdatasync(r.out_fd) == -1)
+		err(EXIT_IOERR, "%s", r.out_name);
+}
+
+/* --- progress and the stop line --------------------------------------------------- */
+
+static void progress(double t, int final)
+{
+	if (!o->progress || (!final && t - r.last_progress < (r.tty ? 0.2 : o->progress_every)))
+		return;
+	if (final && !r.tty)
+		return;
+	r.last_progress = t;
+	double el = t - r.t0, pps = el > 0 ? r.run_pages / el : 0, eta = -1;
+	if (o->strategy == PG_PAGES && r.have_count && pps > 0)
+		eta = (r.page_count - r.next.number + 1) / pps;
+	else if (r.have_total && r.records > 0 && el > 0 && r.total >= r.next.offset)
+		eta = (r.total - r.next.offset) / (r.records / el);
+	fprintf(stderr, "%spaginate: %lld pages, %lld records, %.1f pages/s", r.tty ? "\r" : "",
+		r.pages, r.records, pps);
+	if (eta >= 0 && !final)
+		fprintf(stderr, ", ETA %d:%02d", (int)(eta / 60), (int)fmod(eta, 60));
+	fputs(r.tty ? (final ? "\033[K\n" : "\033[K") : "\n", stderr);
+}
+
+static void stop_line(const char *reason)
+{
+	progress(now(), 1);
+	if (!o->quiet)
+		fprintf(stderr, "paginate: stop: %s; %lld pages, %lld records\n", reason, r.pages, r.records);
+}
+
+/* --- page commands ---------------------------------------------------------------- */
+
+static void launch(struct page *p)
+{
+	char *env[7];
+	if (asprintf(&env[0], "PAGE_INDEX=%lld", p->at.index) < 0 ||
+	    asprintf(&env[1], "PAGE_NUMBER=%lld", p->at.number) < 0 ||
+	    asprintf(&env[2], "PAGE_OFFSET=%lld", p->at.offset) < 0 ||
+	    asprintf(&env[3], "PAGE_SIZE=%lld", o->page_size) < 0 ||
+	    asprintf(&env[4], "PAGE_TOKEN=%s", p->at.token ? p->at.token : "") < 0 ||
+	    asprintf(&env[5], "PAGE_ATTEMPT=%d", p->attempt + 1) < 0)
+		errx(EXIT_IOERR, "out of memory");
+	env[6] = NULL;
+	intake_reset(&p->in);
+	p->attempt++;
+	p->pid = spawn_cmd(o->cmd, env, &p->fd);
+	int e = errno;
+	for (int i = 0; i < 6; i++)
+		free(env[i]);
+	if (p->pid > 0) {
+		p->st = PS_RUN;
+		return;
+	}
+	p->pid = 0;
+	page_msg(p, PS_FAIL, e == EAGAIN || e == ENOMEM ? EXIT_TEMPFAIL : EXIT_USAGE,
+		 "%s: %s", o->cmd[0], strerror(e));
+}
+
+static int listed(const char **names, size_t n, const char *a, const char *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((a && !strcmp(names[i], a)) || (b && !strcmp(names[i], b)))
+			return 1;
+	return 0;
+}
+
+static void retry_or_fail(struct page *p, int code, const char *what)
+{
+	if (p->attempt > o->retry) {
+		page_msg(p, PS_FAIL, code, "%s (%d attempts)", what, p->attempt);
+		return;
+	}
+	double d = backoff_delay(o->retry_delay, (unsigned)p->attempt, 60);
+	p->st = PS_WAIT;
+	p->wake = now() + d;
+	if (!o->quiet)
+		warnx("page %lld: %s; retry %d of %d in %.1f s", p->at.number, what, p->attempt,
+		      o->retry, d);
+}
+
+/* What the command's exit status and its fault (if any) mean for the page. */
+static void judge(struct page *p, int wst)
+{
+	int code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+	const cJSON *fault = ctl_get(p->in.meta, "fault");
+	if (p->in.bad) {
+		page_msg(p, PS_FAIL, EXIT_DATA, "%s", p->in.bad);
+		return;
+	}
+	if (code == 0 && !fault) {
+		p->st = PS_OK;
+		return;
+	}
+	if (code == 0 || code == EXIT_FAULT) {
+		struct buf name = {0}, fcode = {0}, what = {0};
+		int hn = ctl_text(ctl_get(fault, "name"), &name) == 0;
+		int hc = ctl_text(ctl_get(fault, "code"), &fcode) == 0;
+		const char *id = hn ? name.p : hc ? fcode.p : NULL;
+		if (!fault)
+			page_msg(p, PS_FAIL, EXIT_FAULT, "exit 3 without a fault control line");
+		else if (listed(o->end_faults, o->nend_faults, hn ? name.p : 0, hc ? fcode.p : 0))
+			page_msg(p, PS_END, 0, "%s", id);
+		else if (listed(o->retry_faults, o->nretry_faults, hn ? name.p : 0, hc ? fcode.p : 0)) {
+			buf_addf(&what, "fault %s", id);
+			retry_or_fail(p, EXIT_FAULT, buf_str(&what));
+		} else {
+			ctl_text(ctl_get(fault, "string"), &what);
+			page_msg(p, PS_FAIL, EXIT_FAULT, "fault %s%s%s", id ? id : "(unnamed)",
+				 what.len ? ": " : "", what.len ? what.p : "");
+		}
+		buf_free(&name), buf_free(&fcode), buf_free(&what);
+		return;
+	}
+	if (code == EXIT_TEMPFAIL) {
+		retry_or_fail(p, code, "exit 75");
+		return;
+	}
+	if (WIFSIGNALED(wst))
+		page_msg(p, PS_FAIL, code, "command killed by signal %d", WTERMSIG(wst));
+	else
+		page_msg(p, PS_FAIL, code, "command exited with status %d", code);
+}
+
+static void reap(struct page *p, int wst_override)
+{
+	int wst = 0;
+	intake_end(&p->in);
+	close(p->fd);
+	p->fd = -1;
+	while (waitpid(p->pid, &wst, 0) == -1 && errno == EINTR)
+		;
+	p->pid = 0;
+	if (wst_override)
+		page_msg(p, PS_FAIL, EXIT_IOERR, "reading the command's output: %s", strerror(wst_override));
+	else
+		judge(p, wst);
+}
+
+/* Ends pages launched ahead (a wrong guess, or the run is over). */
+static void discard(void)
+{
+	for (long long i = r.next.index; i < r.plan.index; i++) {
+		struct page *p = slot(i);
+		if (p->st == PS_RUN) {
+			kill(-p->pid, SIGTERM);
+			close(p->fd);
+			int wst, k;
+			for (k = 0; k < 200 && waitpid(p->pid, &wst, WNOHANG) == 0; k++)
+				usleep(10000);
+			if (k == 200) {
+				kill(-p->pid, SIGKILL);
+				waitpid(p->pid, &wst, 0);
+			}
+		}
+		p->st = PS_FREE;
+		p->pid = 0;
+	}
+	pos_copy(&r.plan, &r.next);
+}
+
+/* --- judging a written page: the strategy's next coordinates and stop rule ------- */
+
+enum { GO, STOP, STOP_DONE, FAIL };
+
+static int declared(const cJSON *meta, const char *field, long long *v, int *have, struct page *p)
+{
+	const cJSON *it = field ? ctl_get(meta, field) : NULL;
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	long long x;
+	if (ctl_int(it, &x) == -1 || x < 0) {
+		page_msg(p, PS_FAIL, EXIT_DATA, "%s: not a count", field);
+		return -1;
+	}
+	if (*have && *v != x && field == o->total_field)
+		warnx("page %lld: the declared total changed from %lld to %lld", p->at.number, *v, x);
+	*v = x, *have = 1;
+	return 0;
+}
+
+static int token_loop(struct page *p, const char *tok)
+{
+	if (o->token_repeats || !hset_add(&r.tokens, hash_str(tok)))
+		return 0;
+	page_msg(p, PS_FAIL, EXIT_DATA, "pagination loop: token \"%.64s\" seen before", tok);
+	return 1;
+}
+
+static int judge_page(struct page *p, struct pos *nx)
+{
+	const cJSON *meta = p->in.meta;
+	long long n = p->in.records;
+	struct buf *t = &r.tmp;
+	if (n > 0 && hset_add(&r.hashes, p->in.hash ^ (uint64_t)p->in.sp.len)) {
+		page_msg(p, PS_FAIL, EXIT_DATA, "pagination loop: the same records as an earlier page");
+		return FAIL;
+	}
+	pos_copy(nx, &r.next);	/* the page's own offset may have been a guess (-s pages) */
+	nx->index++, nx->number++, nx->offset += n;
+	const char *tif = o->total_if ? (ctl_text(ctl_get(meta, o->total_if), t) ? "" : t->p) : NULL;
+	if ((!tif || !strcmp(tif, o->total_if_value)) &&
+	    declared(meta, o->total_field, &r.total, &r.have_total, p))
+		return FAIL;
+	if (declared(meta, o->page_count_field, &r.page_count, &r.have_count, p))
+		return FAIL;
+	if (o->strategy == PG_PAGES && o->token_field && !ctl_text(ctl_get(meta, o->token_field), t) && t->len)
+		set_token(nx, t->p);
+
+	buf_reset(&r.reason);
+	if (o->done_field && ctl_flag(ctl_get(meta, o->done_field)) == 1) {
+		buf_addf(&r.reason, "%s is true", o->done_field);
+		return STOP_DONE;
+	}
+	if (o->has_more_field && ctl_flag(ctl_get(meta, o->has_more_field)) == 0) {
+		buf_addf(&r.reason, "%s is false", o->has_more_field);
+		return STOP_DONE;
+	}
+	switch (o->strategy) {
+	case PG_PAGES:
+		if (r.have_count) {
+			if (p->at.number < r.page_count)
+				break;
+			buf_addf(&r.reason, "page count %lld reached", r.page_count);
+			return STOP_DONE;
+		}
+		/* Without a page count, pages end the way offsets do. */
+		__attribute__((fallthrough));
+	case PG_OFFSET:
+		if (n == 0) {
+			buf_adds(&r.reason, "empty page");
+			return STOP_DONE;
+		}
+		if (r.have_total && nx->offset >= r.total) {
+			buf_addf(&r.reason, "offset %lld reached the total %lld", nx->offset, r.total);
+			return STOP_DONE;
+		}
+		break;
+	case PG_CURSOR:
+		if (ctl_text(ctl_get(meta, o->token_field), t) || !t->len) {
+			buf_addf(&r.reason, "no %s", o->token_field);
+			return STOP_DONE;
+		}
+		set_token(nx, t->p);
+		if (token_loop(p, t->p))
+			return FAIL;
+		if (n == 0 && r.empty_run + 1 > o->max_empty) {
+			page_msg(p, PS_FAIL, EXIT_DATA, "%lld empty pages in a row (--max-empty %lld)",
+				 r.empty_run + 1, o->max_empty);
+			return FAIL;
+		}
+		break;
+	case PG_AFTERKEY:
+		if (n == 0) {
+			buf_adds(&r.reason, "empty page");
+			return STOP_DONE;
+		}
+		cJSON *last = cJSON_ParseWithLength(p->in.last.p, p->in.last.len);
+		int bad = ctl_text(ctl_get(last, o->key_field), t);
+		cJSON_Delete(last);
+		if (bad) {
+			page_msg(p, PS_FAIL, EXIT_DATA, "the last record has no %s", o->key_field);
+			return FAIL;
+		}
+		set_token(nx, t->p);
+		if (token_loop(p, t->p))
+			return FAIL;
+		break;
+	}
+	if (o->max_pages && r.run_pages + 1 >= o->max_pages) {
+		buf_addf(&r.reason, "--max-pages %lld reached", o->max_pages);
+		return STOP;
+	}
+	return GO;
+}
+
+/* --- the loop ------------------------------------------------------------------------ */
+
+static int finish(int rc)
+{
+	discard();
+	if (rc) {
+		buf_reset(&r.reason);
+		buf_addf(&r.reason, "error, exit %d", rc);
+	} else if (r.done && r.have_total && o->start_offset + r.records != r.total) {
+		if (o->strict)
+			warnx("incomplete: %lld records, but the declared total is %lld",
+			      o->start_offset + r.records, r.total), rc = EXIT_DATA;
+		else
+			warnx("warning: %lld records, but the declared total is %lld",
+			      o->start_offset + r.records, r.total);
+	}
+	stop_line(buf_str(&r.reason));
+	return rc;
+}
+
+static int commit(struct page *p)
+{
+	struct pos nx = {0};
+	int v = judge_page(p, &nx);
+	if (v == FAIL) {
+		free(nx.token);
+		warnx("%s", buf_str(&p->msg));
+		return finish(p->status);
+	}
+	emit(p);
+	r.pages++, r.run_pages++, r.records += p->in.records;
+	r.empty_run = p->in.records ? 0 : r.empty_run + 1;
+	if (p->in.records > r.step)
+		r.step = p->in.records;
+	free(r.next.token);
+	r.next = nx;
+	p->st = PS_FREE;
+	r.done = v == STOP_DONE;
+	save_state();
+	progress(now(), 0);
+	if (r.plan.index == r.next.index)
+		pos_copy(&r.plan, &r.next);
+	return v == GO ? -1 : finish(0);
+}
+
+/* Writes the pages at the head of the window that are done; -1 while the run goes on. */
+static int commit_ready(void)
+{
+	for (;;) {
+		if (r.plan.index == r.next.index) {
+			if (o->strategy == PG_PAGES && r.have_count && r.next.number > r.page_count) {
+				buf_reset(&r.reason);
+				buf_addf(&r.reason, "page count %lld reached", r.page_count);
+				r.done = 1;
+				save_state();
+				return finish(0);
+			}
+			return -1;
+		}
+		struct page *p = slot(r.next.index);
+		if (p->st == PS_RUN || p->st == PS_WAIT)
+			return -1;
+		if (p->st == PS_FAIL) {
+			warnx("%s", buf_str(&p->msg));
+			return finish(p->status);
+		}
+		if (o->strategy == PG_OFFSET && p->at.offset != r.next.offset) {	/* a wrong guess */
+			discard();
+			return -1;
+		}
+		if (p->st == PS_END) {
+			buf_reset(&r.reason);
+			buf_addf(&r.reason, "fault %s ends the data", p->msg.p + strcspn(p->msg.p, ":") + 2);
+			p->st = PS_FREE;
+			r.done = 1;
+			save_state();
+			return finish(0);
+		}
+		int rc = commit(p);
+		if (rc >= 0)
+			return rc;
+	}
+}
+
+static int can_plan(void)
+{
+	long long ahead = r.plan.index - r.next.index;
+	if (ahead >= o->parallel || (o->max_pages && r.plan.index - r.first_index >= o->max_pages))
+		return 0;
+	if (ahead == 0)
+		return 1;
+	if (o->strategy == PG_OFFSET)
+		return r.have_total && r.plan.offset < r.total;
+	if (o->strategy == PG_PAGES)
+		return r.have_count && r.plan.number <= r.page_count;
+	return 0;
+}
+
+static int rate_ok(double t)
+{
+	if (!o->rate)
+		return 1;
+	if (t < r.next_launch)
+		return 0;
+	r.next_launch = fmax(t, r.next_launch) + 1 / o->rate;
+	return 1;
+}
+
+static void launch_ready(double t)
+{
+	for (long long i = r.next.index; i < r.plan.index; i++) {
+		struct page *p = slot(i);
+		if (p->st == PS_WAIT && p->wake <= t && rate_ok(t))
+			launch(p);
+	}
+	while (can_plan() && rate_ok(t)) {
+		struct page *p = slot(r.plan.index);
+		pos_copy(&p->at, &r.plan);
+		p->attempt = 0;
+		launch(p);
+		r.plan.index++, r.plan.number++;
+		r.plan.offset += r.step;
+	}
+}
+
+static void wait_events(void)
+{
+	static char chunk[1 << 16];
+	struct pollfd pf[64];
+	struct page *pp[64];
+	int n = 0;
+	double t = now(), wake = INFINITY;
+	for (long long i = r.next.index; i < r.plan.index; i++) {
+		struct page *p = slot(i);
+		if (p->st == PS_RUN)
+			pf[n] = (struct pollfd){ p->fd, POLLIN, 0 }, pp[n++] = p;
+		else if (p->st == PS_WAIT)
+			wake = fmin(wake, fmax(p->wake, o->rate ? r.next_launch : 0));
+	}
+	if (o->rate && can_plan())
+		wake = fmin(wake, r.next_launch);
+	if (o->progress)
+		wake = fmin(wake, r.last_progress + (r.tty ? 0.2 : fmax(o->progress_every, 0.05)));
+	if (n == 0 && isinf(wake))
+		return;
+	int ms = isinf(wake) ? -1 : (int)fmin(ceil(fmax(wake - t, 0) * 1000), 60000);
+	if (poll(pf, (nfds_t)n, ms) == -1) {
+		if (errno == EINTR)
+			return;
+		err(EXIT_IOERR, "poll");
+	}
+	for (int i = 0; i < n; i++) {
+		if (!pf[i].revents)
+			continue;
+		ssize_t k = read(pf[i].fd, chunk, sizeof chunk);
+		if (k > 0)
+			intake_feed(&pp[i]->in, chunk, (size_t)k);
+		else if (k == 0 || errno != EINTR)
+			reap(pp[i], k == 0 ? 0 : errno);
+	}
+	progress(now(), 0);
+}
+
+static void on_signal(int sig)
+{
+	/* The page commands run in process groups of their own: end them with us. */
+	for (int i = 0; r.slots && i < o->parallel; i++)
+		if (r.slots[i].pid > 0)
+			kill(-r.slots[i].pid, sig);
+	atomic_unlink_pending();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int pager_run(const struct pager_opts *opts)
+{
+	o = opts;
+	r.next = (struct pos){ 0, o->start_page, o->start_offset, NULL };
+	set_token(&r.next, o->start_token);
+	r.step = o->page_size;
+	int resumed = resume();
+	if (r.done) {
+		/* A finished run: nothing to fetch, and the output stays as it is. */
+		if (!o->quiet)
+			fprintf(stderr, "paginate: stop: already complete (%s); %lld pages, %lld records\n",
+				o->state, r.pages, r.records);
+		return 0;
+	}
+	open_output(resumed);
+	r.slots = xcalloc((size_t)o->parallel, sizeof *r.slots);
+	for (int i = 0; i < o->parallel; i++)
+		intake_init(&r.slots[i].in, o->spool_mem / (size_t)o->parallel, o->strategy == PG_AFTERKEY);
+	if (r.next.token && (o->strategy == PG_CURSOR || o->strategy == PG_AFTERKEY))
+		hset_add(&r.tokens, hash_str(r.next.token));
+	pos_copy(&r.plan, &r.next);
+	r.first_index = r.next.index;
+	r.tty = isatty(STDERR_FILENO);
+	r.t0 = r.last_progress = now();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	for (;;) {
+		int rc = commit_ready();
+		if (rc >= 0)
+			return rc;
+		launch_ready(now());
+		rc = commit_ready();
+		if (rc >= 0)
+			return rc;
+		wait_events();
+	}
+}
