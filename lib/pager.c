@@ -438,6 +438,7 @@ static int judge_page(struct page *p, struct pos *nx)
 		break;
 	case PG_CURSOR:
 		if (ctl_text(ctl_get(meta, o->token_field), t) || !t->len) {
+			set_token(nx, NULL);
 			buf_addf(&r.reason, "no %s", o->token_field);
 			return STOP_DONE;
 		}
@@ -506,7 +507,9 @@ static int commit(struct page *p)
 	emit(p);
 	r.pages++, r.run_pages++, r.records += p->in.records;
 	r.empty_run = p->in.records ? 0 : r.empty_run + 1;
-	if (p->in.records > r.step)
+	/* Guesses ahead step by the largest page of this run (the page size before the
+	 * first): a server that clamps the page size silently is learnt from page one. */
+	if (p->in.records > 0 && (r.run_pages == 1 || p->in.records > r.step))
 		r.step = p->in.records;
 	free(r.next.token);
 	r.next = nx;
@@ -654,6 +657,7 @@ int pager_run(const struct pager_opts *opts)
 	r.next = (struct pos){ 0, o->start_page, o->start_offset, NULL };
 	set_token(&r.next, o->start_token);
 	r.step = o->page_size;
+	r.have_count = o->have_page_count, r.page_count = o->page_count;
 	int resumed = resume();
 	if (r.done) {
 		/* A finished run: nothing to fetch, and the output stays as it is. */
