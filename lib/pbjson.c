@@ -216,8 +216,10 @@ static void put_repr(struct buf *o, const char *e)
 	}
 }
 
-/* The shortest digits that read back as the same double (or float): a binary search over
- * the precision, since a precision that round-trips makes every larger one round-trip. */
+/* The shortest digits that read back as the same double: a binary search over the
+ * precision, since a precision that round-trips makes every larger one round-trip. A float
+ * is printed as Python's json_format does (ToShortestFloat): the first of 6..9 digits that
+ * reads back as the same float, so a subnormal may keep more digits than it needs. */
 static void put_float(struct buf *o, double v, int single)
 {
 	if (isnan(v)) {
@@ -229,13 +231,21 @@ static void put_float(struct buf *o, double v, int single)
 		return;
 	}
 	char s[40], best[40];
-	int lo = 1, hi = single ? 9 : 17;
+	if (single) {
+		for (int p = 6; p <= 9; p++) {
+			snprintf(best, sizeof best, "%.*e", p - 1, v);
+			if ((float)strtod(best, NULL) == (float)v)
+				break;
+		}
+		put_repr(o, best);
+		return;
+	}
+	int lo = 1, hi = 17;
 	snprintf(best, sizeof best, "%.*e", hi - 1, v);
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 		snprintf(s, sizeof s, "%.*e", mid - 1, v);
-		double back = strtod(s, NULL);
-		if (single ? (float)back == (float)v : back == v) {
+		if (strtod(s, NULL) == v) {
 			memcpy(best, s, sizeof s);
 			hi = mid;
 		} else
