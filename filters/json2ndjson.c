@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "pagepull.h"
 
-#define MAXMETA 48
+#define MAXMETA 50
 #define DEFAULT_DEPTH 1000
 #define MAX_DEPTH 1000000
 #define DEFAULT_RECORD_BYTES (64UL << 20)
@@ -60,10 +60,11 @@ static struct {
 	unsigned long long records;
 } P = { .fault = -1, .maxdepth = DEFAULT_DEPTH };
 
-/* Members of a fault object that fill the normalised "code", "string" and "name". */
-static const char *const fault_code[] = { "code", "status", "error", NULL };
-static const char *const fault_string[] = { "message", "string", "description",
-	"error_description", NULL };
+/* Members of a fault object that fill the normalised "code", "string" and "name", in order
+ * of preference; their paths follow the --fault path in P.paths. */
+static const char *const fault_members[] = { "code", "status", "error", "message", "string",
+	"description", "error_description", "name" };
+enum { F_CODE = 0, F_STRING = 3, F_NAME = 7, F_END = 8 };
 
 static void usage(FILE *f, int status)
 {
@@ -168,24 +169,23 @@ static void add_meta(char *arg)
 	*eq = 0;
 	if (!strcmp(arg, "records") || !strcmp(arg, "fault"))
 		errx(EXIT_USAGE, "--meta: the name '%s' is reserved", arg);
+	int n = 0;
 	for (int i = 0; i < P.npaths; i++)
-		if (P.paths[i].role == R_META && !strcmp(P.paths[i].name, arg))
+		if (P.paths[i].role == R_META && (++n, !strcmp(P.paths[i].name, arg)))
 			errx(EXIT_USAGE, "--meta: the name '%s' is given twice", arg);
+	if (n == MAXMETA)
+		errx(EXIT_USAGE, "--meta: at most %d", MAXMETA);
 	add_path(R_META, arg, eq + 1, "--meta");
 }
 
-/* The fault path, plus one path per member that can fill the normalised fault object. */
+/* The fault path, then one path per member that can fill the normalised fault object. */
 static void add_fault(const char *spec)
 {
 	P.fault = add_path(R_FAULT, NULL, spec, "--fault");
-	const char *const *lists[] = { fault_code, fault_string };
-	for (int l = 0; l < 2; l++)
-		for (const char *const *m = lists[l]; *m; m++) {
-			int i = add_path(R_FAULTFIELD, *m, spec, "--fault");
-			add_comp(&P.paths[i], xstrdup(*m), strlen(*m), 0);
-		}
-	int i = add_path(R_FAULTFIELD, "name", spec, "--fault");
-	add_comp(&P.paths[i], xstrdup("name"), 4, 0);
+	for (int k = 0; k < F_END; k++) {
+		const char *m = fault_members[k];
+		add_comp(&P.paths[add_path(R_FAULTFIELD, m, spec, "--fault")], xstrdup(m), strlen(m), 0);
+	}
 }
 
 static unsigned long long number_arg(const char *opt, const char *s, unsigned long long max)
@@ -275,8 +275,6 @@ static void push(int depth, uint64_t mask, int obj, int records)
 		jt_error(&P.t, "nesting deeper than %d levels (--max-depth)", P.maxdepth);
 	if (depth >= P.lvcap) {
 		P.lvcap = P.lvcap ? 2 * P.lvcap : 64;
-		if (P.lvcap > P.maxdepth)
-			P.lvcap = P.maxdepth;
 		P.lv = xrealloc(P.lv, (size_t)P.lvcap * sizeof *P.lv);
 	}
 	P.lv[depth] = (struct level){ mask, 0, (char)obj, (char)records };
@@ -319,15 +317,9 @@ static void document(int c)
 				st = c == '{' ? FIRSTKEY : FIRSTELEM;
 				continue;
 			}
-			if (c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f'
-			    || c == 'n') {
+			if (c > 0 && strchr("\"-0123456789tfn", c)) {
 				value_start(c, depth, mask);
-				if (c == '"')
-					jt_string(t, NULL);
-				else if (c == 't' || c == 'f' || c == 'n')
-					jt_literal(t);
-				else
-					jt_number(t);
+				c == '"' ? jt_string(t, NULL) : c >= 'a' ? jt_literal(t) : jt_number(t);
 				goto ended;
 			}
 			jt_expected(t, "a value");
@@ -371,43 +363,42 @@ ended:
 	}
 }
 
-/* Copies the captured value of the first present scalar among members into ctl. */
-static const struct path *member(const char *const *names)
+/* The value of the first fault member in [from, to) that is present and a scalar. */
+static const struct buf *member(int from, int to)
 {
-	for (; *names; names++)
-		for (int i = 0; i < P.npaths; i++) {
-			const struct path *p = &P.paths[i];
-			if (p->role == R_FAULTFIELD && p->have && !strcmp(p->name, *names)
-			    && p->val.p[0] != '{' && p->val.p[0] != '[')
-				return p;
-		}
+	for (int k = from; k < to; k++) {
+		const struct path *p = &P.paths[P.fault + 1 + k];
+		if (p->have && p->val.p[0] != '{' && p->val.p[0] != '[')
+			return &p->val;
+	}
 	return NULL;
 }
 
-/* "fault":{"code":…,"string":…,"name":…,"detail":…} from the value at the fault path. */
+static void add_value(struct buf *b, const struct buf *v)
+{
+	buf_add(b, v ? v->p : "null", v ? v->len : 4);
+}
+
+/* "fault":{"code":…,"string":…,"name":…,"detail":…} from the value v at the fault path. */
 static void fault_object(struct buf *b, const struct buf *v)
 {
-	const struct path *code = member(fault_code), *str = member(fault_string);
-	const char *const nm[] = { "name", NULL };
-	const struct path *name = member(nm);
-	buf_adds(b, "\"fault\":{\"code\":");
-	buf_add(b, code ? code->val.p : "null", code ? code->val.len : 4);
-	buf_adds(b, ",\"string\":");
-	if (str)
-		buf_add(b, str->val.p, str->val.len);
-	else
-		buf_add(b, v->p[0] == '"' ? v->p : "null", v->p[0] == '"' ? v->len : 4);
-	buf_adds(b, ",\"name\":");
-	if (!name || name->val.p[0] != '"')
+	const struct buf *code = member(F_CODE, F_STRING), *str = member(F_STRING, F_NAME),
+	    *name = member(F_NAME, F_END);
+	if (!str && v->p[0] == '"')
+		str = v;
+	if (!name || name->p[0] != '"')
 		name = code;
-	if (name && name->val.p[0] == '"')
-		buf_add(b, name->val.p, name->val.len);
-	else if (name && name->val.p[0] != 'n' && name->val.p[0] != 't' && name->val.p[0] != 'f')
-		buf_addf(b, "\"%.*s\"", (int)name->val.len, name->val.p);	/* a number */
+	buf_adds(b, "\"fault\":{\"code\":");
+	add_value(b, code);
+	buf_adds(b, ",\"string\":");
+	add_value(b, str);
+	buf_adds(b, ",\"name\":");
+	if (name && strchr("-0123456789", name->p[0]))
+		buf_addf(b, "\"%.*s\"", (int)name->len, name->p);	/* a numeric code */
 	else
-		buf_adds(b, "null");
+		add_value(b, name && name->p[0] == '"' ? name : NULL);
 	buf_adds(b, ",\"detail\":");
-	buf_add(b, v->p, v->len);
+	add_value(b, v);
 	buf_adds(b, "},");
 }
 
@@ -485,18 +476,14 @@ int main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *records = ".", *fault = NULL;
-	int c, nmeta = 0;
+	int c;
 	P.t.max = DEFAULT_RECORD_BYTES;
 	while ((c = getopt_long(argc, argv, "u", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': P.t.max = number_arg("--max-record-bytes", optarg, (size_t)-1 >> 1); break;
 		case 'D': P.maxdepth = (int)number_arg("--max-depth", optarg, MAX_DEPTH); break;
 		case 'F': fault = optarg; break;
-		case 'M':
-			if (++nmeta > MAXMETA)
-				errx(EXIT_USAGE, "--meta: at most %d", MAXMETA);
-			add_meta(optarg);
-			break;
+		case 'M': add_meta(optarg); break;
 		case 'R': records = optarg; break;
 		case 'V': print_version(); return fshut(stdout, "<stdout>");
 		case 'h': usage(stdout, EXIT_OK); break;

@@ -21,8 +21,6 @@
 #define JT_BLOCK (256 * 1024)
 #define OFF(t) ((t)->base + ((t)->p - (t)->buf))
 
-static const char hex[] = "0123456789abcdef";
-
 /* Bytes that end a plain run inside a string: controls, '"', '\\' and non-ASCII. */
 static unsigned char special[256];
 static void init_tables(void);
@@ -189,57 +187,21 @@ static int hex4(const unsigned char *s)
 	return v;
 }
 
-static size_t utf8_put(unsigned char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (unsigned char)(0xC0 | cp >> 6);
-		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (unsigned char)(0xE0 | cp >> 12);
-		o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (unsigned char)(0xF0 | cp >> 18);
-	o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-	o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/* Emits code point cp as json.c would write it; dec (if any) gets its raw UTF-8. */
+/* Emits code point cp as json.c writes it (escaping included); dec gets its raw UTF-8. */
 static void emit_cp(struct jtok *t, uint32_t cp, struct buf *dec)
 {
-	unsigned char o[6];
-	size_t n = utf8_put(o, cp);
+	static struct buf u, q;
+	buf_reset(&u);
+	utf8_encode(&u, cp);
 	if (dec)
-		dec_add(t, dec, o, n);
+		dec_add(t, dec, u.p, u.len);
 	if (cp >= 0x20 && cp != '"' && cp != '\\') {
-		emit(t, o, n);
+		emit(t, u.p, u.len);
 		return;
 	}
-	const char *e = NULL;
-	switch (cp) {
-	case '"': e = "\\\""; break;
-	case '\\': e = "\\\\"; break;
-	case '\b': e = "\\b"; break;
-	case '\f': e = "\\f"; break;
-	case '\n': e = "\\n"; break;
-	case '\r': e = "\\r"; break;
-	case '\t': e = "\\t"; break;
-	}
-	if (e) {
-		emit(t, e, 2);
-		return;
-	}
-	char u[6] = { '\\', 'u', '0', '0', hex[cp >> 4], hex[cp & 15] };
-	emit(t, u, 6);
+	buf_reset(&q);
+	json_str(&q, u.p, u.len);
+	emit(t, q.p + 1, q.len - 2);	/* without the quotes */
 }
 
 /* At a backslash inside a string: one escape (two for a surrogate pair). */

@@ -326,6 +326,7 @@ j2n() {
 }
 
 @test "json2ndjson: peak RSS stays under 8 MiB on a 30 MB document" {
+	ldd "$(command -v json2ndjson)" | grep -q libasan && skip "a sanitizer build's RSS is not the filter's"
 	local f="$BATS_TEST_TMPDIR/big.json"
 	{ printf '{"handle":"h","data":[\n'
 	  yes '  {"LastName": "Абишин", "FirstName": "Вячеслав", "BirthDate": {"year": 2014, "month": 5, "day": 10}, "Id": 12345678901234567890},' | head -n 250000
