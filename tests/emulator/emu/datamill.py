@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from . import datasets as D
 from .common import Response, XML_CT, JSON_CT, xesc, xattr, text
+from .faults import retry_after
 
 # The class TWorker: (field, type). Types: s string, d date, n number (all strings on the wire).
 FIELDS = [('TabNumber', 'n'), ('LastName', 's'), ('FirstName', 's'), ('MiddleName', 's'),
@@ -25,7 +26,7 @@ FTYPE = dict(FIELDS)
 PARTS = {'0': 0, 'what': 0, '1': 1, 'where': 1, '2': 2, 'order': 2}
 
 
-class BadQuery(Exception):
+class BadQuery(ValueError):
     pass
 
 
@@ -255,7 +256,6 @@ class DataMill:
             size += len(b)
             k = c.next_match(k + 1)
         eof = k >= c.length()
-        p['records'] = len(rows)
 
         def commit():
             with self.lock:
@@ -276,6 +276,11 @@ class DataMill:
         return ('{\n"handle": "%s",%s\n"data": [\n' % (handle, e)).encode() + b',\n'.join(rows) + b'\n]\n}\n'
 
     def fault(self, rule, req):
+        if rule.kind == 'api_error':
+            status = int(rule.params['status'])
+            ra = retry_after(rule)
+            return text(status, rule.params.get('message') or 'Injected error %d' % status,
+                        [('Retry-After', ra)] if ra else None)
         if rule.kind == 'expire_handle':
             self.expire(req.handle)
             return text(404, 'Not Found: unknown or expired handle %s' % req.handle)

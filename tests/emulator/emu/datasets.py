@@ -64,16 +64,25 @@ def stable_guid(*key):
     return str(uuid.uuid5(uuid.NAMESPACE_URL, 'pagepull-emulator:' + ':'.join(map(str, key))))
 
 
-def long_text(r):
-    """At least 10 KB of UTF-8 (Cyrillic is 2 bytes a character, the emoji 4)."""
+def _long(r):
     parts = []
     n = 0
     target = 10240 + r.randrange(6000)
     while n < target:
-        w = r.choice(WORDS) if r.random() < 0.9 else r.choice(('😀', '𝄞', '&', '<>', '"'))
+        w = r.choice(WORDS) if r.random() < 0.9 else r.choice(('😀', '𝄞', '&', '<>', '"', '\\'))
         parts.append(w)
         n += len(w.encode()) + 1
     return ' '.join(parts)
+
+
+# Building 10 KB word by word costs milliseconds; a few prepared texts plus a distinct tail
+# keep long values cheap enough for million-record truth dumps.
+_LONG = [_long(random.Random(k)) for k in range(16)]
+
+
+def long_text(r):
+    """At least 10 KB of UTF-8 (Cyrillic is 2 bytes a character, the emoji 4)."""
+    return '%s №%d' % (r.choice(_LONG), r.getrandbits(32))
 
 
 def phrase(r, pool=WORDS, lo=2, hi=6):

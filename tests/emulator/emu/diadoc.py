@@ -22,6 +22,7 @@ import DiadocDocflow_pb2 as P
 
 from . import datasets as D
 from .common import Response, TEXT_CT, intparam, boolparam
+from .faults import retry_after
 
 EPOCH_TICKS = 621355968000000000
 BASE_TICKS = EPOCH_TICKS + 1577836800 * 10**7          # 2020-01-01T00:00:00Z
@@ -39,6 +40,15 @@ def error(status, msg, headers=None):
     except ValueError:
         code = 'Http.%d' % status
     return Response(status, TEXT_CT, msg.encode(), [('X-Diadoc-ErrorCode', code)] + (headers or []))
+
+
+def api_error(rule):
+    if rule.kind != 'api_error':
+        return None
+    status = int(rule.params['status'])
+    ra = retry_after(rule)
+    return error(status, rule.params.get('message') or 'Injected error %d' % status,
+                 [('Retry-After', ra)] if ra else None)
 
 
 def _field(num, data):
@@ -300,7 +310,6 @@ class Events:
         for i in idx:
             out += _field(2, dd.event_bytes(i, p['populateDocuments'], p['populatePrevious']))
         out += b'\x18' + _varint(2 if cap and total > cap else 1)
-        p['records'] = len(idx)
         return Response(200, PB_CT, bytes(out), records=len(idx), kind='pb')
 
     def truth(self, q):
@@ -314,7 +323,7 @@ class Events:
             yield to_dict(dd.event(i, docs, prev))
 
     def fault(self, rule, req):
-        return None
+        return api_error(rule)
 
 
 def _varint(n):
@@ -383,7 +392,6 @@ class Packets:
             elif cfg.diadoc_trailing_empty and n:
                 # The data ends here, yet the page still carries a key; an empty last page follows.
                 out += _field(2, dd.keys.make(K_PAGE_EMPTIED, pk, (page + 1) & 0xffff, end))
-        p['records'] = n
         return Response(200, PB_CT, bytes(out), records=n, kind='pb')
 
     def truth(self, q):
@@ -396,4 +404,4 @@ class Packets:
             yield to_dict(dd.document(pk, pos))
 
     def fault(self, rule, req):
-        return None
+        return api_error(rule)

@@ -197,7 +197,6 @@ class DocsVision:
         with self.lock:
             version, now = card.version, card.timestamp
         if ts == now:
-            p['records'] = 0
             return self._answer(method, '<timestamp>%d</timestamp>' % now, 0)
         starts = self.page_starts(card, version)
         pages = len(starts) - 1 if card.rows else 0
@@ -208,7 +207,7 @@ class DocsVision:
                 self.serial += 1
                 cid = D.guid(D.rng(self.seed, 'cursor', self.serial))
                 self.cursors[cid] = (card, version, starts)
-        p.update({'cursorId': cid, 'pages': pages, 'records': n})
+        p.update({'cursorId': cid, 'pages': pages})
         inner = ('<timestamp>%d</timestamp><cursorInfo><ID>%s</ID><PageCount>%d</PageCount>'
                  '<RowCount>%d</RowCount><FirstPage>%s</FirstPage>'
                  '<UsingCompression>%s</UsingCompression></cursorInfo>') % (
@@ -233,7 +232,6 @@ class DocsVision:
         if not 1 <= k < len(starts):
             raise SoapError('Page %d is out of range 1..%d' % (k, len(starts) - 1), 'Server')
         data, n = self.page(card, version, starts, k)
-        p['records'] = n
         return self._answer('CursorReadPage', '<data>%s</data><usingCompression>%s</usingCompression>' % (
             data, 'false' if self.cfg.docsvision_compression == 'none' else 'true'), n)
 

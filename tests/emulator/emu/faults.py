@@ -6,8 +6,10 @@ op=) made after it was added and fires on the Nth ones (on=), every Nth (every=)
 seeded probability (prob=&seed=), at most times= times; with no when-clause it fires on every
 request. The first rule that fires decides a request's fault; one fault a request.
 """
+import email.utils
 import random
 import threading
+import time
 import urllib.parse
 
 APIS = ('mercury', 'datamill', 'diadoc-events', 'diadoc-packet', 'docsvision')
@@ -159,3 +161,12 @@ class Faults:
     def describe(self):
         with self.lock:
             return [r.describe() for r in self.rules]
+
+
+def retry_after(rule):
+    """The Retry-After header value of a rule: seconds as given, or an HTTP-date that many
+    seconds ahead (retry_after=date:SECONDS); None when the rule has none."""
+    ra = rule.params.get('retry_after')
+    if ra is not None and ra.startswith('date:'):
+        return email.utils.formatdate(time.time() + int(ra[5:]), usegmt=True)
+    return ra

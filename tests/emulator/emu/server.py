@@ -11,11 +11,12 @@ import socket
 import ssl
 import threading
 import time
+import traceback
 import urllib.parse
 
 from . import control
 from .common import Request, Response, text, reason, TEXT_CT
-from .faults import SPOILERS
+from .faults import SPOILERS, retry_after
 from .state import ROUTES
 
 
@@ -177,7 +178,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if rule.kind in SPOILERS:
                 spoil = rule
             elif rule.kind == 'refuse':
-                self.entry(n, api_name, req, 0, rule)
+                self.entry(n, api_name, req, None, rule)
                 self.close_connection = True
                 self.listener.refuse(int(rule.params['seconds']))
                 return
@@ -186,7 +187,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 resp = api.fault(rule, req)       # None: a side effect only (insert)
         if resp is None:
-            resp = err or api.serve(req)
+            try:
+                resp = err or api.serve(req)
+            except Exception:
+                # An emulator bug: say so loudly rather than drop the connection.
+                traceback.print_exc()
+                resp = text(500, 'emulator bug: see its stderr')
         ok = self.send(resp, spoil)
         if ok and resp.commit:
             resp.commit()
@@ -246,12 +252,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def http_fault(rule):
     status = int(rule.params['status'])
-    hdrs = []
-    ra = rule.params.get('retry_after')
-    if ra is not None:
-        if ra.startswith('date:'):
-            ra = email.utils.formatdate(time.time() + int(ra[5:]), usegmt=True)
-        hdrs.append(('Retry-After', ra))
+    ra = retry_after(rule)
+    hdrs = [('Retry-After', ra)] if ra else []
     msg = rule.params.get('message') or '%d %s (injected)' % (status, reason(status))
     return Response(status, TEXT_CT, (msg + '\n').encode(), hdrs)
 
