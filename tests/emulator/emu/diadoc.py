@@ -13,7 +13,6 @@ import functools
 import hashlib
 import http
 import struct
-import threading
 
 from google.protobuf import json_format
 
@@ -201,7 +200,7 @@ class Diadoc:
 
     def packet_index(self, pid):
         for k, (i, name, size) in enumerate(self.packets):
-            if i.lower() == pid.strip().lower():
+            if pid.strip().lower() in (i.lower(), name):
                 return k
         return None
 
@@ -219,16 +218,25 @@ class Diadoc:
         req.params['boxId'] = box
         if not box:
             return error(400, 'boxId query param is required')
-        b = box.strip().lower()
-        if b.endswith('@diadoc.ru'):
-            b = b[:-len('@diadoc.ru')]
-        if b.replace('-', '') != BOX.replace('-', ''):
+        if not same_box(box):
             return error(403, 'Access to box %s is denied' % box)
         return None
+
+    def check_box(self, box):
+        if box and not same_box(box):
+            raise ValueError('boxId: not the emulator\'s box %r' % box)
 
     def info(self):
         return {'box_id': BOX, 'box_ids': [BOX, BOX.replace('-', ''), BOX.replace('-', '') + '@diadoc.ru'],
                 'packets': [{'id': i, 'name': n, 'documents': s} for i, n, s in self.packets]}
+
+
+def same_box(box):
+    """The box id in any of its spellings: GUID with or without dashes, or …@diadoc.ru."""
+    b = box.strip().lower()
+    if b.endswith('@diadoc.ru'):
+        b = b[:-len('@diadoc.ru')]
+    return b.replace('-', '') == BOX.replace('-', '')
 
 
 def _range(n, lo, hi):
@@ -314,6 +322,7 @@ class Events:
 
     def truth(self, q):
         dd = self.dd
+        dd.check_box(q.get('boxId'))
         lo, hi = intparam(q, 'from'), intparam(q, 'to')
         sort = q.get('sort', 'Ascending')
         if sort not in ('Ascending', 'Descending', 'UnknownSortDirection'):
@@ -396,6 +405,7 @@ class Packets:
 
     def truth(self, q):
         dd = self.dd
+        dd.check_box(q.get('boxId'))
         pid = q.get('packetId')
         pk = dd.packet_index(pid or '')
         if pk is None:

@@ -5,6 +5,7 @@ at run time (newest first: the shifting-offset problem) followed by the generate
 Products are serialised once and cached; the response re-declares namespace prefixes on inner
 elements in three different ways, as the real service does, so clients must match by URI.
 """
+import datetime
 import functools
 import threading
 
@@ -41,7 +42,6 @@ def fault(name, message, status=500):
 
 def _when(r, base_minutes):
     # ISO dateTime with a +03:00/+04:00 offset, as the registry prints them.
-    import datetime
     t = datetime.datetime(2011, 5, 23, 10, 35, 8) + datetime.timedelta(minutes=base_minutes)
     return t.strftime('%Y-%m-%dT%H:%M:%S') + r.choice(('+03:00', '+04:00'))
 
