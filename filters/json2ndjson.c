@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,16 +67,20 @@ static const char *const fault_members[] = { "code", "status", "error", "message
 	"description", "error_description", "name" };
 enum { F_CODE = 0, F_STRING = 3, F_NAME = 7, F_END = 8 };
 
-static void usage(FILE *f, int status)
+static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
 	fprintf(f, "usage: json2ndjson [-u] [--records PATH] [--meta NAME=PATH]... [--fault PATH]\n"
 	    "                   [--max-depth N] [--max-record-bytes N] [FILE ...]\n");
 	exit(status);
 }
 
-static void badpath(const char *opt, const char *s)
+/* A usage error: the message, then the usage, on stderr; exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2))) bad(const char *fmt, ...)
 {
-	warnx("%s: invalid path '%s' (examples: . .data .result.items .[\"a b\"][0])", opt, s);
+	va_list ap;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
 	usage(stderr, EXIT_USAGE);
 }
 
@@ -151,12 +156,12 @@ static int parse_path(struct path *p, const char *s, int iter_ok)
 static int add_path(enum role role, const char *name, const char *spec, const char *opt)
 {
 	if (P.npaths == 64)
-		errx(EXIT_USAGE, "too many paths");
+		bad("too many paths");
 	struct path *p = &P.paths[P.npaths];
 	p->role = role;
 	p->name = name;
 	if (parse_path(p, spec, role == R_RECORDS) != 0)
-		badpath(opt, spec);
+		bad("%s: invalid path '%s' (examples: . .data .result.items .[\"a b\"][0])", opt, spec);
 	P.all |= 1ULL << P.npaths;
 	return P.npaths++;
 }
@@ -165,16 +170,16 @@ static void add_meta(char *arg)
 {
 	char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
-		errx(EXIT_USAGE, "--meta: expected NAME=PATH, got '%s'", arg);
+		bad("--meta: expected NAME=PATH, got '%s'", arg);
 	*eq = 0;
 	if (!strcmp(arg, "records") || !strcmp(arg, "fault"))
-		errx(EXIT_USAGE, "--meta: the name '%s' is reserved", arg);
+		bad("--meta: the name '%s' is reserved", arg);
 	int n = 0;
 	for (int i = 0; i < P.npaths; i++)
 		if (P.paths[i].role == R_META && (++n, !strcmp(P.paths[i].name, arg)))
-			errx(EXIT_USAGE, "--meta: the name '%s' is given twice", arg);
+			bad("--meta: the name '%s' is given twice", arg);
 	if (n == MAXMETA)
-		errx(EXIT_USAGE, "--meta: at most %d", MAXMETA);
+		bad("--meta: at most %d", MAXMETA);
 	add_path(R_META, arg, eq + 1, "--meta");
 }
 
@@ -200,7 +205,7 @@ static unsigned long long number_arg(const char *opt, const char *s, unsigned lo
 	case 'g': case 'G': shift = 30; e++; break;
 	}
 	if (errno || e == s || *e || *s == '-' || v > (max >> shift))
-		errx(EXIT_USAGE, "%s: '%s' is not a number up to %llu", opt, s, max);
+		bad("%s: '%s' is not a number up to %llu", opt, s, max);
 	return v << shift;
 }
 
@@ -492,7 +497,7 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (P.maxdepth < 1)
-		errx(EXIT_USAGE, "--max-depth: must be at least 1");
+		bad("--max-depth: must be at least 1");
 	add_path(R_RECORDS, NULL, records, "--records");
 	if (fault)
 		add_fault(fault);
