@@ -1,0 +1,220 @@
+# pipelines/lib.sh — sourced by the five pipelines, never run: where the filters and the
+# Diadoc descriptor are (source tree or installed), the options every pipeline shares, the
+# page-command status rule, one-off SOAP/HTTP calls with retries, and the --state files.
+#
+# A pipeline sets PP_NAME and PP_SELF (its own resolved path) before sourcing this file.
+# Page commands are the pipeline itself run again by paginate(1) as `PIPELINE __page`,
+# with its settings in exported PP_* variables: nothing secret ever goes into argv.
+
+PP_VERSION=0.1.0
+PP_DIR=${PP_SELF%/*}
+
+# --- where things are -----------------------------------------------------------------
+# The filters: $PAGEPULL_BIN if set (tests point it at another build), else bin/ of the
+# source tree next to pipelines/, else the directory the pipeline was installed in.
+# The descriptor: $PAGEPULL_DESC, build/diadoc.desc, or $PREFIX/share/pagepull/diadoc.desc.
+pp_locate() {
+	local bin
+	if [ -n "${PAGEPULL_BIN:-}" ]; then
+		bin=$PAGEPULL_BIN
+	elif [ -x "$PP_DIR/../bin/fetch-page" ]; then
+		bin=$PP_DIR/../bin
+	else
+		bin=$PP_DIR
+	fi
+	case ":$PATH:" in *":$bin:"*) ;; *) PATH=$bin:$PATH ;; esac
+	export PATH
+	if [ -z "${PAGEPULL_DESC:-}" ]; then
+		if [ -r "$PP_DIR/../build/diadoc.desc" ]; then
+			PAGEPULL_DESC=$PP_DIR/../build/diadoc.desc
+		else
+			PAGEPULL_DESC=${PP_SHARE:-$PP_DIR/../share/pagepull}/diadoc.desc
+		fi
+	fi
+	export PAGEPULL_DESC
+}
+
+# --- messages and usage -----------------------------------------------------------------
+pp_note() { [ -n "${PP_QUIET:-}" ] || printf '%s: %s\n' "$PP_NAME" "$*" >&2; }
+pp_die() {
+	local st=$1
+	shift
+	printf '%s: %s\n' "$PP_NAME" "$*" >&2
+	exit "$st"
+}
+# The pipeline defines usage(); a bad command line shows it on stderr, exit 2.
+pp_usage_error() {
+	printf '%s: %s\n' "$PP_NAME" "$*" >&2
+	usage >&2
+	exit 2
+}
+pp_need() { [ "$1" -ge 2 ] || pp_usage_error "$2: needs an argument"; }
+# pp_int OPTION VALUE MIN [MAX]: a whole number in range, else a usage error.
+pp_int() {
+	[[ $2 =~ ^[0-9]+$ ]] && [ "${#2}" -le 12 ] && [ "$2" -ge "$3" ] &&
+		{ [ -z "${4:-}" ] || [ "$2" -le "$4" ]; } ||
+		pp_usage_error "$1 $2: not a whole number${4:+ from $3 to $4}${4:- of at least $3}"
+}
+pp_secs() { [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] || pp_usage_error "$1 $2: not a number of seconds"; }
+
+# pp_split_args ARGS…: sets PP_ARGS to ARGS with "--name=value" split in two and bundled
+# short flags ("-qu") split, so that the pipelines' case statements see one form only.
+pp_split_args() {
+	PP_ARGS=()
+	local a i
+	while [ $# -gt 0 ]; do
+		a=$1
+		shift
+		case $a in
+		--) PP_ARGS+=(-- "$@"); return ;;
+		--*=*) PP_ARGS+=("${a%%=*}" "${a#*=}") ;;
+		-[a-zA-Z][a-zA-Z]*)
+			# Only flags bundle; "-P4" / "-ofile" are an option and its value.
+			if [[ ${a:1:1} == [Pom] ]]; then
+				PP_ARGS+=("${a:0:2}" "${a:2}")
+			else
+				for ((i = 1; i < ${#a}; i++)); do PP_ARGS+=("-${a:i:1}"); done
+			fi ;;
+		*) PP_ARGS+=("$a") ;;
+		esac
+	done
+}
+
+# pp_common_opt ARGS…: one of the options every pipeline has. Sets PP_SHIFT to the
+# number of words it took (0: not a common option). The settings are exported for the
+# page commands.
+# pp_defaults: the settings before the options (main only: a page command takes them
+# from its environment).
+pp_defaults() {
+	PP_RETRY=5 PP_RETRY_DELAY=1 PP_MAX_TIME=300 PP_CONNECT_TIMEOUT=30 PP_STALL_TIME=60
+	PP_OUT= PP_STATE= PP_BASE= PP_CACERT= PP_INSECURE= PP_QUIET= PP_PROGRESS= PP_UNBUF=
+	PP_STRICT= PP_RATE= PP_MAX_PAGES= PP_PARALLEL=1
+}
+pp_common_opt() {
+	PP_SHIFT=2
+	case $1 in
+	-o | --output) pp_need $# "$1"; PP_OUT=$2 ;;
+	--state) pp_need $# "$1"; PP_STATE=$2 ;;
+	--base-url) pp_need $# "$1"; PP_BASE=${2%/} ;;
+	--retry) pp_need $# "$1"; pp_int "$1" "$2" 0 100; PP_RETRY=$2 ;;
+	--retry-delay) pp_need $# "$1"; pp_secs "$1" "$2"; PP_RETRY_DELAY=$2 ;;
+	-m | --max-time) pp_need $# "$1"; pp_secs "$1" "$2"; PP_MAX_TIME=$2 ;;
+	--connect-timeout) pp_need $# "$1"; pp_secs "$1" "$2"; PP_CONNECT_TIMEOUT=$2 ;;
+	--stall-time) pp_need $# "$1"; pp_int "$1" "$2" 1; PP_STALL_TIME=$2 ;;
+	--cacert) pp_need $# "$1"; PP_CACERT=$2 ;;
+	--rate) pp_need $# "$1"; pp_secs "$1" "$2"; PP_RATE=$2 ;;
+	--max-pages) pp_need $# "$1"; pp_int "$1" "$2" 1; PP_MAX_PAGES=$2 ;;
+	-k | --insecure) PP_SHIFT=1 PP_INSECURE=1 ;;
+	-q | --quiet) PP_SHIFT=1 PP_QUIET=1 ;;
+	-u | --unbuffered) PP_SHIFT=1 PP_UNBUF=1 ;;
+	--progress) PP_SHIFT=1 PP_PROGRESS=1 ;;
+	-h | --help) usage; exit 0 ;;
+	--version) echo "$PP_NAME $PP_VERSION"; exit 0 ;;
+	*) PP_SHIFT=0 ;;
+	esac
+}
+
+pp_export() {
+	export PP_RETRY PP_RETRY_DELAY PP_MAX_TIME PP_CONNECT_TIMEOUT PP_STALL_TIME PP_CACERT \
+		PP_INSECURE PP_QUIET PP_BASE PP_STATE
+}
+
+# --- fetch-page and paginate ----------------------------------------------------------
+# PP_FETCH: fetch-page's options for one request. A refused connection, a 429 or a 5xx
+# before the body is retried twice by fetch-page itself (honouring Retry-After); anything
+# that breaks later ends the page with 75, and paginate retries the whole page.
+pp_fetch_opts() {
+	PP_FETCH=(-m "$PP_MAX_TIME" --connect-timeout "$PP_CONNECT_TIMEOUT"
+		--stall-time "$PP_STALL_TIME" --retry 2 --retry-delay "$PP_RETRY_DELAY")
+	[ -z "$PP_CACERT" ] || PP_FETCH+=(--cacert "$PP_CACERT")
+	[ -z "$PP_INSECURE" ] || PP_FETCH+=(-k)
+	[ -z "$PP_QUIET" ] || PP_FETCH+=(-s)
+}
+
+# PP_PAGINATE: paginate's options from the common ones (strategy options come after).
+pp_paginate_opts() {
+	PP_PAGINATE=(--retry "$PP_RETRY" --retry-delay "$PP_RETRY_DELAY")
+	[ -z "$PP_QUIET" ] || PP_PAGINATE+=(-q)
+	[ -z "$PP_UNBUF" ] || PP_PAGINATE+=(-u)
+	[ -z "$PP_PROGRESS" ] || PP_PAGINATE+=(--progress)
+	[ -z "$PP_STRICT" ] || PP_PAGINATE+=(--strict)
+	[ -z "$PP_RATE" ] || PP_PAGINATE+=(--rate "$PP_RATE")
+	[ -z "$PP_MAX_PAGES" ] || PP_PAGINATE+=(--max-pages "$PP_MAX_PAGES")
+}
+
+# pp_status S…: a page pipeline's exit status from its PIPESTATUS: that of the first
+# stage that failed for a reason of its own. fetch-page's 75 (a transfer broken half way)
+# wins over the decoder's 1 (the half document it saw); 141 (SIGPIPE) only means that a
+# later stage stopped reading, so that later stage speaks.
+pp_status() {
+	local s
+	for s; do
+		case $s in 0 | 141) ;; *) return "$s" ;; esac
+	done
+	return 0
+}
+
+# --- XML ------------------------------------------------------------------------------
+pp_xml() {
+	local s=${1//&/&amp;}
+	s=${s//</&lt;}
+	s=${s//>/&gt;}
+	s=${s//\"/&quot;}
+	printf '%s' "${s//\'/&apos;}"
+}
+
+# --- the --state files ------------------------------------------------------------------
+# PP_STATE itself is the pipeline's own small JSON object (which parameters it was made
+# for, whether the run is complete, what an incremental run continues from); the files of
+# a run in progress sit beside it: $PP_STATE.run (paginate's checkpoint) and others.
+pp_state_write() {
+	local tmp
+	tmp=$(mktemp "$PP_STATE.XXXXXX") || exit 74
+	printf '%s\n' "$1" >"$tmp" && mv -f "$tmp" "$PP_STATE" || { rm -f "$tmp"; exit 74; }
+}
+
+# pp_state_begin PARAMS: checks that an existing state belongs to this pipeline and these
+# parameters (a usage error otherwise) and creates it if missing. PP_STATE_JSON holds it.
+pp_state_begin() {
+	PP_STATE_JSON=
+	[ -n "$PP_STATE" ] || return 0
+	if [ -e "$PP_STATE" ]; then
+		PP_STATE_JSON=$(jq -ce 'select(type == "object")' "$PP_STATE" 2>/dev/null) ||
+			pp_die 1 "$PP_STATE: not a state file"
+		[ "$(jq -r .pipeline <<<"$PP_STATE_JSON")" = "$PP_NAME" ] ||
+			pp_die 2 "$PP_STATE: the state of another pipeline"
+		[ "$(jq -r .params <<<"$PP_STATE_JSON")" = "$1" ] ||
+			pp_die 2 "$PP_STATE: written for other parameters ($(jq -r .params <<<"$PP_STATE_JSON")); use another state file"
+		return 0
+	fi
+	PP_STATE_JSON=$(jq -cn --arg p "$PP_NAME" --arg q "$1" '{pipeline: $p, params: $q, complete: false}')
+	pp_state_write "$PP_STATE_JSON"
+}
+
+# pp_state_set JQ-FILTER [jq args…]: updates the state object.
+pp_state_set() {
+	[ -n "$PP_STATE" ] || return 0
+	PP_STATE_JSON=$(jq -c "$@" <<<"$PP_STATE_JSON")
+	pp_state_write "$PP_STATE_JSON"
+}
+
+# The records a finished paginate checkpoint counted (0 without one).
+pp_run_records() { [ -r "$1" ] && jq -r '.records // 0' "$1" || echo 0; }
+
+# --- one request outside paginate ---------------------------------------------------------
+# pp_call OUT DECODE-CMD -- FETCH-ARGS…: fetch-page into the file OUT (atomically, so a
+# broken transfer is retried whole), then DECODE-CMD OUT. A temporary failure (75) is
+# tried again --retry times with backoff, as paginate would. Returns the last status.
+pp_call() {
+	local out=$1 decode=$2 try=0 st delay=$PP_RETRY_DELAY
+	shift 3
+	while :; do
+		st=0
+		fetch-page "${PP_FETCH[@]}" -o "$out" "$@" && "$decode" "$out" || st=$?
+		[ "$st" -eq 75 ] && [ "$try" -lt "$PP_RETRY" ] || return "$st"
+		try=$((try + 1))
+		pp_note "temporary failure; retry $try of $PP_RETRY in ${delay} s"
+		sleep "$delay"
+		delay=$(awk -v d="$delay" 'BEGIN { d *= 2; print (d > 60 ? 60 : d) }')
+	done
+}
