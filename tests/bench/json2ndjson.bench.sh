@@ -40,6 +40,8 @@ D600="$BENCH_DATA/json2ndjson-600.json"
 D6="$BENCH_DATA/json2ndjson-6.json"
 DHALF="$BENCH_DATA/json2ndjson-0.5.json"
 gen 60 "$D60"; gen 600 "$D600"; gen 6 "$D6"; gen 0.5 "$DHALF"
+sync "$D60" "$D600" "$D6" "$DHALF"	# no writeback of fresh inputs during the timings
+cat "$D60" "$D6" "$DHALF" >/dev/null	# every command reads from the page cache
 STREAM2='fromstream(2|truncate_stream(inputs|select(.[0][0]=="data")))'
 STREAM1='fromstream(1|truncate_stream(inputs|select(.[0][0]=="data")))'
 
@@ -57,6 +59,7 @@ measure "jq -cn --stream '1|truncate_stream' as issued ($(mib "$DHALF") MiB)" jq
 printf '%-58s\n' "  (that form rebuilds .data as ONE value, quadratic: not scaled)"
 
 bench_header "json2ndjson: $(mib "$D600") MiB"
+cat "$D600" >/dev/null
 measure "json2ndjson --records .data --meta eof=.eof" json2ndjson --records .data --meta eof=.eof "$D600"
 J6_RSS=$(/usr/bin/time -f %M json2ndjson --records .data "$D600" 2>&1 >/dev/null)
 
