@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# paginate against the emulator: the pagination pattern of each API, with fetch-page and the
+# decoders as page commands (tests/fixtures/paginate/emu/), compared with the emulator's
+# ground truth (every record exactly once); faults on the wire; and the crash test:
+# kill -9 at seeded random instants, resume with --state and -o, nothing lost or doubled.
+load helpers
+bats_require_minimum_version 1.5.0
+
+E="$FIX/paginate/emu"
+DM_QUERY='<query class="TWorker"><item part="0" name="TabNumber"/><item part="0" name="LastName"/><item part="0" name="Salary"/></query>'
+
+setup_file() {
+	emu_start --records 400
+	local info
+	info=$(emu_ctl info)
+	BOX=$(jq -r .box_id <<<"$info")
+	DIADOC_AUTH=$(jq -r .credentials.diadoc.authorization <<<"$info")
+	PACKET=$(jq -r '.packets[] | select(.name == "big") | .id' <<<"$info")
+	export BOX DIADOC_AUTH PACKET DM_QUERY
+}
+
+teardown_file() {
+	emu_stop
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	emu_ctl reset -X POST >/dev/null
+}
+
+# same_as_truth FILE API [QUERY]: FILE holds exactly the records of the truth, each once.
+same_as_truth() {
+	emu_ctl "truth/$2" -G ${3:+--data-urlencode "$3"} | jq -cS . | sort >truth.sorted
+	jq -cS . "$1" | sort >out.sorted
+	[ -s truth.sorted ] || fail "empty truth"
+	diff -q out.sorted truth.sorted >/dev/null ||
+		fail "$(wc -l <out.sorted) records, $(sort -u out.sorted | wc -l) distinct; truth $(wc -l <truth.sorted)"
+}
+
+@test "paginate-emulator: Data Mill JSON: the same handle until eof, in every eof style" {
+	for settings in "" "datamill_eof_style=string" "datamill_eof_style=number" "datamill_omit_eof=1&datamill_max_objects=37"; do
+		emu_ctl "reset?$settings" -X POST >/dev/null
+		run --separate-stderr paginate -s cursor --token-field handle --token-repeats --done-field eof \
+			-o out -- "$E/datamill"
+		assert_success
+		[[ "$stderr" == "paginate: stop: eof is true; "*" pages, 400 records" ]]
+		same_as_truth out datamill "query=$DM_QUERY"
+	done
+}
+
+@test "paginate-emulator: Data Mill: a 503 and a connection closed mid-body are retried, nothing doubled" {
+	emu_ctl 'faults?api=datamill&kind=http&status=503&on=2' -X POST >/dev/null
+	emu_ctl 'faults?api=datamill&kind=close&on=4' -X POST >/dev/null
+	run --separate-stderr paginate -s cursor --token-field handle --token-repeats --done-field eof \
+		--retry-delay 0 -o out -- "$E/datamill"
+	assert_success
+	[ "$(grep -c 'retry 1 of 5' <<<"$stderr")" = 2 ]
+	same_as_truth out datamill "query=$DM_QUERY"
+}
+
+@test "paginate-emulator: Diadoc events: after the last IndexKey until an empty page, exact total" {
+	run --separate-stderr paginate -s after-key --key-field IndexKey --page-size 30 --total-field total \
+		--total-if type=Equal --strict -o out -- "$E/diadoc-events"
+	assert_success
+	[ "$stderr" = "paginate: stop: empty page; 15 pages, 400 records" ]
+	same_as_truth out diadoc-events
+}
+
+@test "paginate-emulator: Diadoc events: a capped TotalCount (GreaterThanOrEqual) is not checked" {
+	emu_ctl 'reset?diadoc_total_cap=100&diadoc_short_pages=3' -X POST >/dev/null
+	run --separate-stderr paginate -s after-key --key-field IndexKey --total-field total \
+		--total-if type=Equal --strict -o out -- "$E/diadoc-events"
+	assert_success
+	[[ "$stderr" == "paginate: stop: empty page; "*" pages, 400 records" ]]
+	same_as_truth out diadoc-events
+}
+
+@test "paginate-emulator: Diadoc events: API errors 503 and 500 are retried or stop with their status" {
+	emu_ctl 'faults?api=diadoc-events&kind=api_error&status=503&on=3' -X POST >/dev/null
+	run --separate-stderr paginate -s after-key --key-field IndexKey -o out --retry-delay 0 -- "$E/diadoc-events"
+	assert_success
+	same_as_truth out diadoc-events
+	emu_ctl 'faults?api=diadoc-events&kind=api_error&status=403&on=2' -X POST >/dev/null
+	run --separate-stderr paginate -s after-key --key-field IndexKey -o out -- "$E/diadoc-events"
+	echo "$stderr"	# shown if the test fails
+	assert_failure 69
+	[ "$(wc -l <out)" = 100 ]
+}
+
+@test "paginate-emulator: Diadoc packet: NextPageIndexKey through empty and short pages" {
+	emu_ctl 'reset?diadoc_empty_pages=3&diadoc_short_pages=4&diadoc_trailing_empty=1&records=1000' -X POST >/dev/null
+	run --separate-stderr paginate -s cursor --token-field next -o out -- "$E/diadoc-packet"
+	assert_success
+	[[ "$stderr" == "paginate: stop: no next; "*" pages, 1000 records" ]]
+	same_as_truth out diadoc-packet "packetId=$PACKET"
+}
+
+@test "paginate-emulator: Diadoc packet: an empty packet, and one of exactly one page" {
+	for name in empty hundred; do
+		PACKET=$(emu_ctl info | jq -r ".packets[] | select(.name == \"$name\") | .id")
+		run --separate-stderr env PACKET="$PACKET" paginate -s cursor --token-field next -o out -- "$E/diadoc-packet"
+		assert_success
+		[ "$stderr" = "paginate: stop: no next; 1 pages, $([ $name = empty ] && echo 0 || echo 100) records" ]
+	done
+}
+
+@test "paginate-emulator: kill -9 at 24 seeded instants, resume with --state and -o: exactly once" {
+	truth=$(emu_ctl truth/diadoc-events | jq -cS . | sort | sha1sum)
+	RANDOM=20261122
+	kills=0
+	for trial in $(seq 1 24); do
+		rm -f st out
+		for attempt in 1 2 3; do
+			paginate -s after-key --key-field IndexKey --page-size 40 --state st -o out -q \
+				-- "$E/diadoc-events" &
+			pid=$!
+			sleep "0.$((RANDOM % 2))$((RANDOM % 10))$((RANDOM % 10))"
+			kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+			wait "$pid" 2>/dev/null && break
+		done
+		paginate -s after-key --key-field IndexKey --page-size 40 --state st -o out -q -- "$E/diadoc-events"
+		[ "$(jq -cS . out | sort | sha1sum)" = "$truth" ] || fail "trial $trial: records lost or doubled"
+		! grep -q -e diadoc-secret-token -e DiadocAuth st || fail "a secret in the state file"
+	done
+	echo "$kills kills"
+	[ "$kills" -ge 20 ]
+}
