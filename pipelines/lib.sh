@@ -155,6 +155,8 @@ pp_status() {
 }
 
 # --- XML ------------------------------------------------------------------------------
+# bash 5.2 reads '&' in a ${s//x/y} replacement as the match: not here.
+shopt -u patsub_replacement 2>/dev/null || true
 pp_xml() {
 	local s=${1//&/&amp;}
 	s=${s//</&lt;}
@@ -198,8 +200,19 @@ pp_state_set() {
 	pp_state_write "$PP_STATE_JSON"
 }
 
-# The records a finished paginate checkpoint counted (0 without one).
-pp_run_records() { [ -r "$1" ] && jq -r '.records // 0' "$1" || echo 0; }
+# pp_state_complete CHECKPOINT…: once every paginate checkpoint of the run says done (a
+# --max-pages stop does not), marks the state complete with the records they counted and
+# removes them.
+pp_state_complete() {
+	[ -n "$PP_STATE" ] || return 0
+	local f n=0
+	for f; do
+		[ "$(jq -r .done "$f" 2>/dev/null)" = true ] || return 0
+		n=$((n + $(jq -r '.records // 0' "$f")))
+	done
+	pp_state_set '.complete = true | .records = $n' --argjson n "$n"
+	rm -f "$@"
+}
 
 # --- one request outside paginate ---------------------------------------------------------
 # pp_call OUT DECODE-CMD -- FETCH-ARGS…: fetch-page into the file OUT (atomically, so a
