@@ -53,6 +53,7 @@ static struct meta *metas;
 static size_t nmetas;
 static uint64_t max_record = 64u << 20;
 static int delimited;
+static uint64_t msg_off, msg_len;	/* --delimited: the current message's prefix */
 
 static int in_fill(struct in *in)
 {
@@ -145,6 +146,12 @@ static void take_len(struct in *in, struct buf *b, uint64_t lim, uint64_t toff,
 		pbj_fail(&dec, toff, f, num, "length %llu past end of message", (unsigned long long)len);
 }
 
+static void short_message(void)
+{
+	pbj_fail(&dec, msg_off, NULL, 0, "message length %llu past end of input",
+	    (unsigned long long)msg_len);
+}
+
 static void put_ctl(size_t records)
 {
 	struct buf *o = &dec.out;
@@ -222,7 +229,7 @@ static void stream_doc(struct in *in, uint64_t lim)
 		}
 	}
 	if (lim != UINT64_MAX && in_tell(in) < lim)
-		pbj_fail(&dec, in_tell(in), NULL, 0, "truncated message");
+		short_message();
 	for (size_t i = 0; i < top->nfields; i++)
 		if (top->fields[i].required && !seen[i])
 			pbj_fail(&dec, start, NULL, 0, "%s: missing required field %s", top->name,
@@ -241,7 +248,7 @@ static void whole_doc(struct in *in, uint64_t lim)
 		while (in_fill(in))
 			in_take(in, &msg, in->end - in->pos);
 	else if (in_take(in, &msg, lim - start))
-		pbj_fail(&dec, start, NULL, 0, "truncated message");
+		short_message();
 	buf_reset(&dec.out);
 	pbj_message(&dec, top, (const unsigned char *)msg.p, msg.len, start, 0);
 	out_line(&dec.out);
@@ -277,9 +284,8 @@ static void run(struct in *in)
 		if (!recf && len > max_record)
 			pbj_fail(&dec, off, NULL, 0, "message length %llu over the limit of %llu bytes",
 			    (unsigned long long)len, (unsigned long long)max_record);
-		if (in->size >= 0 && len > (uint64_t)in->size - in_tell(in))
-			pbj_fail(&dec, off, NULL, 0, "message length %llu past end of input",
-			    (unsigned long long)len);
+		msg_off = off;
+		msg_len = len;
 		doc(in, in_tell(in) + len);
 	}
 }
@@ -290,14 +296,18 @@ static void usage(int status)
 	exit(status);
 }
 
-static uint64_t number_arg(const char *opt, const char *s)
+/* A positive number, with an optional k, M or G suffix (powers of 1024); 0 if allowed. */
+static uint64_t number_arg(const char *opt, const char *s, int zero_ok)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v == 0)
-		errx(EXIT_USAGE, "%s: not a positive number: %s", opt, s);
-	return v;
+	int shift = *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+	if (shift)
+		end++;
+	if (errno || end == s || *end || *s == '-' || (!v && !zero_ok) || v > (UINT64_MAX >> 30))
+		errx(EXIT_USAGE, "%s: not a %s number: %s", opt, zero_ok ? "non-negative" : "positive", s);
+	return v << shift;
 }
 
 static const struct pb_field *top_field(const char *opt, const char *name)
@@ -311,14 +321,21 @@ static const struct pb_field *top_field(const char *opt, const char *name)
 static void add_meta(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	const char *field = eq ? eq + 1 : arg;
+	if (!eq || eq == arg || !eq[1])
+		errx(EXIT_USAGE, "--meta: expected NAME=FIELD, got '%s'", arg);
 	metas = xrealloc(metas, (nmetas + 1) * sizeof *metas);
-	struct meta *m = &metas[nmetas++];
+	struct meta *m = &metas[nmetas];
 	memset(m, 0, sizeof *m);
-	m->name = eq ? xstrndup(arg, (size_t)(eq - arg)) : arg;
-	m->f = top_field("--meta", field);
+	m->name = xstrndup(arg, (size_t)(eq - arg));
+	if (!strcmp(m->name, "records"))
+		errx(EXIT_USAGE, "--meta: the name '%s' is reserved", m->name);
+	for (size_t i = 0; i < nmetas; i++)
+		if (!strcmp(metas[i].name, m->name))
+			errx(EXIT_USAGE, "--meta: the name '%s' is given twice", m->name);
+	m->f = top_field("--meta", eq + 1);
 	if (m->f->repeated || m->f->type == PBT_MESSAGE)
-		errx(EXIT_USAGE, "--meta: %s is not a singular scalar field", field);
+		errx(EXIT_USAGE, "--meta: %s is not a singular scalar field", eq + 1);
+	nmetas++;
 }
 
 int main(int argc, char **argv)
@@ -346,7 +363,7 @@ int main(int argc, char **argv)
 	const char **metargs = xcalloc((size_t)argc, sizeof *metargs);
 	size_t nmetargs = 0;
 	int c;
-	pbj_init(&dec, 100);
+	uint64_t max_depth = 100;
 	while ((c = getopt_long(argc, argv, "d:t:u", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': desc = optarg; break;
@@ -359,8 +376,8 @@ int main(int argc, char **argv)
 		case O_ENUM: dec.enum_numbers = 1; break;
 		case O_JSON: dec.json_names = 1; break;
 		case O_UNK: dec.unknown = 1; break;
-		case O_MAXREC: max_record = number_arg("--max-record-bytes", optarg); break;
-		case O_DEPTH: pbj_init(&dec, (int)number_arg("--max-depth", optarg)); break;
+		case O_MAXREC: max_record = number_arg("--max-record-bytes", optarg, 1); break;
+		case O_DEPTH: max_depth = number_arg("--max-depth", optarg, 0); break;
 		case O_HELP: usage(0); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
@@ -379,6 +396,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nmetargs; i++)
 		add_meta(metargs[i]);
+	if (!max_record)
+		max_record = UINT64_MAX;
+	if (max_depth > 10000)
+		errx(EXIT_USAGE, "--max-depth: at most 10000");
+	pbj_init(&dec, (int)max_depth);
 	struct in in = { .fd = 0, .size = -1 };
 	dec.name = "<stdin>";
 	if (optind < argc && strcmp(argv[optind], "-")) {

@@ -63,8 +63,10 @@ const struct pb_field *pbj_check_tag(struct pbj *d, const struct pb_msg *m, uint
 	const struct pb_field *f = pb_field_num(m, (uint32_t)num);
 	if (f) {
 		int want = pb_wiretype(f->type);
+		static const char *const names[] = { "VARINT", "I64", "LEN", "SGROUP", "EGROUP", "I32" };
 		if (wt != want && !(wt == PB_LEN && f->repeated && want != PB_LEN))
-			pbj_fail(d, off, f, 0, "wire type %d, expected %d", wt, want);
+			pbj_fail(d, off, f, 0, "wire type %s (%d), expected %s (%d)", names[wt], wt,
+			    names[want], want);
 	}
 	return f;
 }
@@ -90,7 +92,7 @@ static struct pbj_level *scan(struct pbj *d, const struct pb_msg *m, const unsig
     size_t n, uint64_t off, int depth)
 {
 	struct pbj_level *L = &d->lv[depth];
-	const unsigned char *q = p, *end = p + n;
+	const unsigned char *q = p, *end = n ? p + n : p;	/* p is NULL for an empty input */
 	uint32_t last = 0;
 	int sorted = 1;
 	L->n = 0;
