@@ -154,6 +154,23 @@ pp_status() {
 	return 0
 }
 
+# --- credentials ---------------------------------------------------------------------------
+# Diadoc's Authorization header, from the environment only: DIADOC_AUTH as is, or
+# DiadocAuth with DIADOC_CLIENT_ID and DIADOC_TOKEN, or Bearer DIADOC_TOKEN. It reaches
+# fetch-page through the variable PP_DIADOC_AUTHZ (--header-env), never through argv.
+pp_diadoc_auth() {
+	if [ -n "${DIADOC_AUTH:-}" ]; then
+		PP_DIADOC_AUTHZ=$DIADOC_AUTH
+	elif [ -n "${DIADOC_TOKEN:-}" ] && [ -n "${DIADOC_CLIENT_ID:-}" ]; then
+		PP_DIADOC_AUTHZ="DiadocAuth ddauth_api_client_id=$DIADOC_CLIENT_ID,ddauth_token=$DIADOC_TOKEN"
+	elif [ -n "${DIADOC_TOKEN:-}" ]; then
+		PP_DIADOC_AUTHZ="Bearer $DIADOC_TOKEN"
+	else
+		pp_die 2 "DIADOC_TOKEN (with DIADOC_CLIENT_ID) or DIADOC_AUTH must be set"
+	fi
+	export PP_DIADOC_AUTHZ
+}
+
 # --- XML ------------------------------------------------------------------------------
 # bash 5.2 reads '&' in a ${s//x/y} replacement as the match: not here.
 shopt -u patsub_replacement 2>/dev/null || true
