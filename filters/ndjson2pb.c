@@ -64,8 +64,7 @@ static void integer(const cJSON *j, int is_signed, int64_t *s, uint64_t *u)
 		if (d != floor(d) || isinf(d))
 			fail("%s is not an integer", cJSON_PrintUnformatted(j));
 		if (fabs(d) >= 9007199254740992.0)
-			fail("%s is too large for an exact JSON number: give 64-bit values as strings",
-			    cJSON_PrintUnformatted(j));
+			fail("a number of 2^53 or more is not exact in JSON: give 64-bit values as strings");
 		if (!is_signed && d < 0)
 			fail("%.0f is out of range", d);
 		*s = (int64_t)d;
