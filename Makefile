@@ -18,6 +18,8 @@ DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-de
        bats bats-support bats-assert python3 python3-protobuf \
        curl jq libxml2-utils expat xml2 xmlstarlet yq mandoc groff-base time procps bc \
        openssl ca-certificates
+# Hardening (issue 9): the sanitizer build and the fuzzers use clang's runtimes; valgrind.
+DEBS += clang libclang-rt-14-dev valgrind
 
 FILTERS  = $(patsubst filters/%.c,%,$(wildcard filters/*.c))
 BINS     = $(addprefix bin/,$(FILTERS))
@@ -63,7 +65,7 @@ build/py/.stamp: $(PROTOS)
 	protoc -Ipipelines/proto --python_out=build/py $(notdir $(PROTOS))
 	@touch $@
 
-check: deps all
+check: deps all asan
 	@sh tests/run.sh
 
 demo: deps all
@@ -74,6 +76,17 @@ bench: deps all
 
 fuzz: deps
 	@bash tests/fuzz/run.sh
+
+# make asan: the same sources with ASan+UBSan, objects in build/asan/lib, filters in
+# build/asan/bin (tests/sanitize.mk); make check runs suites against it (tests/run.sh).
+# make valgrind: memcheck over the decoders' golden tests (tests/sanitize.bats).
+ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+.PHONY: asan valgrind
+asan: deps all
+	@$(MAKE) -s -f tests/sanitize.mk CFLAGS='$(ASAN_CFLAGS)'
+
+valgrind: deps all
+	@bats --tap --filter 'valgrind' tests/sanitize.bats
 
 emulator: deps all
 	@tests/emulator/run

@@ -24,8 +24,10 @@ int ctl_merge(struct cJSON **acc, const char *s, size_t n)
 	}
 	while (obj->child) {
 		cJSON *it = cJSON_DetachItemViaPointer(obj, obj->child);
-		if (cJSON_GetObjectItemCaseSensitive(*acc, it->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(*acc, it->string, it);
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(*acc, it->string);
+		/* not ReplaceItemInObject(acc, it->string, it): it frees it->string, then copies it */
+		if (old)
+			cJSON_ReplaceItemViaPointer(*acc, old, it);
 		else
 			cJSON_AddItemToObject(*acc, it->string, it);
 	}
