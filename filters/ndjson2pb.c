@@ -255,11 +255,11 @@ static void map(const struct pb_field *f, const cJSON *obj, struct buf *o, int d
 			cJSON_Delete(key);
 			key = cJSON_CreateBool(!strcmp(it->string, "true"));
 		}
-		tag(e, kf, pb_wiretype(kf->type));
+		tag(e, kf, kf->wire);
 		value(kf, key, e, depth + 1);
 		cJSON_Delete(key);
 		struct buf v = {0};	/* the value may itself need this level's scratch */
-		tag(&v, vf, pb_wiretype(vf->type));
+		tag(&v, vf, vf->wire);
 		value(vf, it, &v, depth + 1);
 		buf_add(e, v.p, v.len);
 		buf_free(&v);
@@ -278,7 +278,7 @@ static void field(const struct pb_field *f, const cJSON *j, struct buf *o, int d
 	}
 	if (!f->repeated) {
 		size_t mark = o->len;
-		tag(o, f, pb_wiretype(f->type));
+		tag(o, f, f->wire);
 		if (!value(f, j, o, depth) && !f->presence)
 			o->len = mark;		/* proto3 leaves zero values out */
 		return;
@@ -293,7 +293,7 @@ static void field(const struct pb_field *f, const cJSON *j, struct buf *o, int d
 		if (cJSON_IsNull(it))
 			fail("null in a repeated field");
 		if (!f->packed)
-			tag(o, f, pb_wiretype(f->type));
+			tag(o, f, f->wire);
 		value(f, it, f->packed ? &packed : o, depth);
 		path.len = mark;
 	}

@@ -118,7 +118,7 @@ struct pb_field {
 	char *key[2];			/* "name": and "jsonName": ready to copy */
 	size_t keylen[2];
 	uint32_t number;
-	int type, repeated, required, packed;
+	int type, wire, repeated, required, packed;	/* wire: pb_wiretype(type) */
 	int presence;			/* proto2, message, oneof or proto3 optional */
 	int oneof;			/* index in the message's oneofs, or -1 */
 	const struct pb_msg *msg;	/* PBT_MESSAGE */

@@ -60,9 +60,13 @@ const struct pb_field *pbj_check_tag(struct pbj *d, const struct pb_msg *m, uint
 		pbj_fail(d, off, NULL, (uint32_t)num, "groups (wire type %d) are not supported", wt);
 	if (wt > PB_I32)
 		pbj_fail(d, off, NULL, (uint32_t)num, "invalid wire type %d", wt);
-	const struct pb_field *f = pb_field_num(m, (uint32_t)num);
+	const struct pb_field *f;
+	if (num < m->ndirect)		/* pb_field_num's table, without the call */
+		f = m->direct[num] ? &m->fields[m->direct[num] - 1] : NULL;
+	else
+		f = pb_field_num(m, (uint32_t)num);
 	if (f) {
-		int want = pb_wiretype(f->type);
+		int want = f->wire;
 		static const char *const names[] = { "VARINT", "I64", "LEN", "SGROUP", "EGROUP", "I32" };
 		if (wt != want && !(wt == PB_LEN && f->repeated && want != PB_LEN))
 			pbj_fail(d, off, f, 0, "wire type %s (%d), expected %s (%d)", names[wt], wt,
@@ -342,7 +346,7 @@ void pbj_scalar(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e
 static void packed(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e, int *first)
 {
 	const unsigned char *q = e->p, *end = e->p + e->len;
-	int wt = pb_wiretype(f->type), w = wt == PB_I64 ? 8 : 4;
+	int wt = f->wire, w = wt == PB_I64 ? 8 : 4;
 	while (q < end) {
 		struct pbj_ent x = *e;
 		x.wt = (uint8_t)wt;
@@ -477,7 +481,7 @@ void pbj_message(struct pbj *d, const struct pb_msg *m, const unsigned char *p, 
 			buf_add(o, f->key[ki], f->keylen[ki]);
 			buf_addc(o, map ? '{' : '[');
 			for (size_t k = i; k < j; k++) {
-				if (E[k].wt == PB_LEN && pb_wiretype(f->type) != PB_LEN) {
+				if (E[k].wt == PB_LEN && f->wire != PB_LEN) {
 					packed(d, f, &E[k], &el);
 					continue;
 				}

@@ -189,6 +189,7 @@ static void fill_msg(struct pb_schema *s, struct pb_msg *m, const MsgDesc *md, c
 		fl->key[1] = mkkey(fl->json_name, &fl->keylen[1]);
 		fl->number = (uint32_t)fd->number;
 		fl->type = fd->type;
+		fl->wire = pb_wiretype(fl->type);
 		fl->repeated = fd->label == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
 		fl->required = fd->label == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REQUIRED;
 		m->nrequired += fl->required;
