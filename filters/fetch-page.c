@@ -27,8 +27,8 @@
 static struct {
 	const char *user;	/* user:password for HTTP Basic, from --user-env */
 	const char *method, *agent, *cacert, *netrc_file, *out_path, *meta_path, *soap_action;
-	double max_time, connect_timeout, retry_delay, retry_max_time, max_retry_after;
-	long stall_time, retry;
+	double max_time, connect_timeout, retry_delay, retry_max_time, max_retry_after, stall_time;
+	long retry;
 	int location, netrc, compressed, insecure, soap, silent, progress, verbose;
 	struct curl_slist *headers;
 	const char **meta_headers;
@@ -46,6 +46,9 @@ static struct xfer {
 	struct buf sniff, errbody;
 	size_t drained;
 	int werr, fault;	/* werr: errno of a failed output write */
+	int stalled;
+	curl_off_t seen;	/* bytes received when last looked, and when that changed */
+	double seen_at, shown_at;
 	char reason[96];
 	char errbuf[CURL_ERROR_SIZE];
 } x;
@@ -53,7 +56,7 @@ static struct xfer {
 static FILE *outf;		/* stdout or the -o temporary file */
 static char *tmp_path;		/* the -o temporary, removed unless renamed */
 static curl_off_t written;	/* body bytes given to outf in the current attempt */
-static double last_progress;
+static int show_progress;
 
 static void usage(FILE *f)
 {
@@ -321,18 +324,35 @@ static int on_debug(CURL *h, curl_infotype t, char *p, size_t n, void *ud)
 	return 0;
 }
 
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* libcurl calls this often while data flows and about once a second when none does:
+ * the stall timeout (no byte for --stall-time seconds) and the progress display. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t ulnow)
 {
+	double t = now();
+	if (dlnow != x.seen) {
+		x.seen = dlnow;
+		x.seen_at = t;
+	} else if (o.stall_time > 0 && t - x.seen_at >= o.stall_time) {
+		x.stalled = 1;
+		return 1;
+	}
+	if (!show_progress || (t - x.shown_at < 0.5 && !(dltotal && dlnow == dltotal)))
+		return 0;
 	curl_off_t us = 0;
 	curl_easy_getinfo(x.h, CURLINFO_TOTAL_TIME_T, &us);
-	double t = (double)us / 1e6;
-	if (t - last_progress < 0.5 && !(dltotal && dlnow == dltotal))
-		return 0;
-	last_progress = t;
+	double secs = (double)us / 1e6;
+	x.shown_at = t;
 	fprintf(stderr, "\rfetch-page: %.1f MiB", (double)dlnow / 1048576);
 	if (dltotal)
 		fprintf(stderr, " of %.1f MiB", (double)dltotal / 1048576);
-	fprintf(stderr, ", %.1f MiB/s   ", t > 0 ? (double)dlnow / 1048576 / t : 0.0);
+	fprintf(stderr, ", %.1f MiB/s   ", secs > 0 ? (double)dlnow / 1048576 / secs : 0.0);
 	return 0;
 }
 
@@ -353,10 +373,6 @@ static void setup(CURL *h)
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 20L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o.max_time * 1000));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o.connect_timeout * 1000));
-	if (o.stall_time) {
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o.stall_time);
-	}
 	if (o.compressed)
 		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	if (o.cacert)
@@ -385,7 +401,8 @@ static void setup(CURL *h)
 		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
 	}
-	if (o.progress && !o.silent && isatty(2)) {
+	show_progress = o.progress && !o.silent && isatty(2);
+	if (show_progress || o.stall_time > 0) {
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	}
@@ -451,6 +468,10 @@ static int outcome(CURLcode rc, int *retryable, struct buf *m)
 	int http = x.status >= 300 && x.mode != W_OUT;
 	if (http)
 		http_error(m);
+	if (x.stalled) {
+		snprintf(x.errbuf, sizeof x.errbuf, "stalled: no data for %g s", o.stall_time);
+		rc = CURLE_OPERATION_TIMEDOUT;
+	}
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.drained > DRAIN_MAX)) {
 		buf_adds(m, http ? " (" : "");
 		buf_adds(m, x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
@@ -645,7 +666,7 @@ static void parse_args(int argc, char **argv)
 		case O_RETRY_MAX_TIME: o.retry_max_time = parse_secs("--retry-max-time", optarg); break;
 		case O_SOAP: o.soap = 1; break;
 		case O_SOAP_ACTION: o.soap_action = optarg; break;
-		case O_STALL_TIME: o.stall_time = parse_count("--stall-time", optarg, 86400); break;
+		case O_STALL_TIME: o.stall_time = parse_secs("--stall-time", optarg); break;
 		case O_USER_ENV: user_env = optarg; break;
 		case O_HELP: usage(stdout); break;
 		case O_VERSION: print_version(); exit(EXIT_OK);
@@ -699,7 +720,10 @@ static void reset_attempt(void)
 			err(EXIT_IOERR, "%s", o.out_path);
 	}
 	written = 0;
-	last_progress = 0;
+	x.stalled = 0;
+	x.seen = 0;
+	x.seen_at = now();
+	x.shown_at = 0;
 }
 
 int main(int argc, char **argv)
@@ -727,7 +751,7 @@ int main(int argc, char **argv)
 		reset_attempt();
 		buf_reset(&m);
 		CURLcode rc = curl_easy_perform(x.h);
-		if (o.progress && last_progress > 0)
+		if (x.shown_at > 0)
 			fputc('\n', stderr);
 		if ((code = outcome(rc, &retryable, &m)) == EXIT_OK)
 			break;

@@ -1,0 +1,389 @@
+#!/usr/bin/env bats
+# fetch-page against the API emulator: every status and fault class, retries and
+# Retry-After, SOAP faults as answers, TLS, secrets kept out of ps and stderr, -o
+# atomicity, --meta-out, and the output rules (/dev/full, | head). A tiny fixture server
+# (tests/fixtures/fetch-page/server.py) gives what the emulator does not: gzip,
+# Set-Cookie, a Fault in a non-XML 500, and a large body.
+load helpers
+bats_require_minimum_version 1.5.0
+
+FX="$FIX/fetch-page"
+BOX=b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d
+
+setup_file() {
+	emu_start
+	"$ROOT/tests/fixtures/fetch-page/server.py" >"$BATS_FILE_TMPDIR/fx.out" 2>/dev/null </dev/null 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/fx.pid"
+	for i in $(seq 1 100); do
+		[ -s "$BATS_FILE_TMPDIR/fx.out" ] && break
+		sleep 0.05
+	done
+}
+
+teardown_file() {
+	emu_stop
+	kill "$(cat "$BATS_FILE_TMPDIR/fx.pid")" 2>/dev/null || true
+}
+
+setup() {
+	export FXU; FXU=$(head -n 1 "$BATS_FILE_TMPDIR/fx.out")
+	export MERCURY="$EMU/platform/services/2.0/ProductService"
+	export DV="$EMU/DocsVision/StorageServer/StorageServerService.asmx"
+	export EVENTS="$EMU/V2/GetDocflowEvents?boxId=$BOX"
+	export MC=mercury:mercury-secret
+	export DA='DiadocAuth ddauth_api_client_id=pagepull-demo,ddauth_token=diadoc-secret-token'
+	emu_ctl reset -X POST >/dev/null
+	cd "$BATS_TEST_TMPDIR"
+}
+
+fault() { emu_ctl "faults?$1" -X POST >/dev/null; }
+
+# A Mercury page of 3 products (SOAP over Basic auth from the environment).
+merc() { fetch-page --user-env MC --soap-action GetProductByTypeList -d @"$FX/mercury.xml" "$@" "$MERCURY"; }
+export -f merc
+export FX
+
+events_req() { printf 'Filter { }\nLimit: 2\n' |
+	protoc --encode=Diadoc.Api.Proto.Docflow.GetDocflowEventsRequest -I"$ROOT/pipelines/proto" DiadocDocflow.proto; }
+
+# The number of products on a Mercury page (prefixes vary: match local names).
+products() { xmllint --xpath 'count(//*[local-name()="product"])' - 2>/dev/null || echo none; }
+
+# The Mercury page, as curl gets it; close and stall faults send half of it.
+page() { curl -fsS -u "$MC" --data-binary @"$FX/mercury.xml" "$MERCURY"; }
+
+teardown() {
+	[ -z "${BG_PIDS:-}" ] || kill $BG_PIDS 2>/dev/null || true
+}
+
+@test "fetch-page: --help prints the synopsis on stdout" {
+	run --separate-stderr fetch-page --help
+	assert_success
+	assert_line --index 0 'usage: fetch-page [-kLnsv] [-A agent] [-d data] [-H header] [-m seconds] [-o file]'
+	assert_equal "$stderr" ""
+}
+
+@test "fetch-page: --version" {
+	run fetch-page --version
+	assert_success
+	assert_output "fetch-page 0.1.0"
+}
+
+@test "fetch-page: usage errors exit 2" {
+	run fetch-page
+	assert_failure 2
+	run fetch-page --no-such-option "$MERCURY"
+	assert_failure 2
+	run --separate-stderr fetch-page ftp://example.com/
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "fetch-page: ftp://example.com/: not an http or https URL"
+	run --separate-stderr fetch-page --header-env Authorization=NO_SUCH_VAR_FP "$MERCURY"
+	assert_failure 2
+	assert_equal "$stderr" "fetch-page: --header-env: environment variable NO_SUCH_VAR_FP is not set"
+	run fetch-page -d x --form a=b "$MERCURY"
+	assert_failure 2
+	run fetch-page --soap-action X "$MERCURY"
+	assert_failure 2
+	run fetch-page --retry many "$MERCURY"
+	assert_failure 2
+	run fetch-page -H 'no colon' "$MERCURY"
+	assert_failure 2
+}
+
+@test "fetch-page: 200 streams the body to stdout, byte for byte as curl gets it" {
+	curl -fsS -u "$MC" -H 'SOAPAction: GetProductByTypeList' -H 'Content-Type: text/xml; charset=utf-8' \
+		--data-binary @"$FX/mercury.xml" "$MERCURY" >want.xml
+	run --separate-stderr merc
+	assert_success
+	assert_equal "$stderr" ""
+	assert_output "$(cat want.xml)"
+	assert_equal "$(products <want.xml)" 3
+}
+
+@test "fetch-page: 401 is permanent (69) with the status and the body on one line" {
+	run --separate-stderr fetch-page --soap-action GetProductByTypeList -d @"$FX/mercury.xml" "$MERCURY"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 401 Unauthorized; body: Unauthorized"
+}
+
+@test "fetch-page: a 4xx shows the API's error headers; a binary body goes from stdin" {
+	events_req >req.bin
+	run --separate-stderr fetch-page -H 'Authorization: Bearer wrong' -d @- "$EVENTS" <req.bin
+	assert_failure 69
+	assert_equal "$stderr" "fetch-page: $EVENTS: HTTP 401 Unauthorized; X-Diadoc-ErrorCode: Http.Unauthorized; body: Authorization header is missing or invalid"
+	fetch-page --header-env Authorization=DA -d @- "$EVENTS" <req.bin >resp.bin
+	run bash -c "protoc --decode=Diadoc.Api.Proto.Docflow.GetDocflowEventsResponse -I'$ROOT/pipelines/proto' DiadocDocflow.proto <resp.bin | grep -c '^Events {'"
+	assert_output 2
+}
+
+@test "fetch-page: 404, 418 and a 3xx without -L are permanent (69)" {
+	run --separate-stderr fetch-page "$EMU/no/such/path"
+	assert_failure 69
+	assert_equal "$stderr" "fetch-page: $EMU/no/such/path: HTTP 404 Not Found; body: Not Found: /no/such/path"
+	fault 'api=mercury&kind=http&status=418&on=1'
+	run merc --retry 3 --retry-delay 0
+	assert_failure 69
+	fault 'api=mercury&kind=http&status=301&on=1'
+	run --separate-stderr merc
+	assert_failure 69
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 301 Moved Permanently; body: 301 Moved Permanently (injected) (-L follows redirects)"
+}
+
+@test "fetch-page: 408, 429, 500, 502, 503 are temporary (75) without --retry" {
+	for s in 408 429 500 502 503; do
+		emu_ctl faults -X DELETE >/dev/null
+		fault "api=mercury&kind=http&status=$s&on=1"
+		run --separate-stderr merc
+		assert_failure 75
+		assert_output ""
+	done
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 503 Service Unavailable; body: 503 Service Unavailable (injected)"
+}
+
+@test "fetch-page: each temporary status is retried and then succeeds" {
+	for s in 408 429 500 502 503; do
+		emu_ctl faults -X DELETE >/dev/null
+		fault "api=mercury&kind=http&status=$s&on=1"
+		run --separate-stderr merc --retry 1 --retry-delay 0
+		assert_success
+		assert_equal "$(products <<<"$output")" 3
+	done
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 503 Service Unavailable; body: 503 Service Unavailable (injected); retry 1 of 1 in 0.0 s"
+}
+
+@test "fetch-page: retries stop after --retry N with exit 75; -s keeps the notices quiet" {
+	fault 'api=mercury&kind=http&status=503&on=1,2,3'
+	run --separate-stderr merc -s --retry 2 --retry-delay 0
+	assert_failure 75
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 503 Service Unavailable; body: 503 Service Unavailable (injected); gave up after 3 attempts"
+	run bash -c "curl -fsS '$EMU/_emulator/log' | jq -s '[.[] | select(.api == \"mercury\")] | length'"
+	assert_output 3
+}
+
+@test "fetch-page: Retry-After in seconds is honoured" {
+	fault 'api=mercury&kind=http&status=429&retry_after=1&on=1'
+	run merc --retry 1 --retry-delay 0 --meta-out meta.json
+	assert_success
+	run jq -c '[.status, .attempts, .retry_wait, .exit]' meta.json
+	assert_output '[200,2,1,0]'
+}
+
+@test "fetch-page: Retry-After as an HTTP-date is honoured and capped by --max-retry-after" {
+	fault 'api=mercury&kind=http&status=503&retry_after=date:2&on=1'
+	run merc --retry 1 --retry-delay 0 --meta-out meta.json
+	assert_success
+	run jq -c '[.attempts, .retry_wait >= 1 and .retry_wait <= 2]' meta.json
+	assert_output '[2,true]'
+	emu_ctl faults -X DELETE >/dev/null
+	fault 'api=mercury&kind=http&status=503&retry_after=date:3600&on=1'
+	run --separate-stderr merc --retry 1 --retry-delay 0 --max-retry-after 1 --meta-out meta.json
+	assert_success
+	run jq -c '[.attempts, .retry_wait]' meta.json
+	assert_output '[2,1]'
+}
+
+@test "fetch-page: --retry-max-time stops a retry that would start too late" {
+	fault 'api=mercury&kind=http&status=503&retry_after=30&on=1'
+	run --separate-stderr merc --retry 3 --retry-max-time 5
+	assert_failure 75
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 503 Service Unavailable; body: 503 Service Unavailable (injected)"
+}
+
+@test "fetch-page: a refused connection is temporary (75), and retried until the port is back" {
+	run --separate-stderr fetch-page --connect-timeout 5 http://127.0.0.1:1/
+	assert_failure 75
+	assert_output ""
+	fault 'api=mercury&kind=refuse&seconds=1&on=1'
+	run merc --retry 8 --retry-delay 0.3 --max-retry-after 0.5 -s
+	assert_success
+	assert_equal "$(products <<<"$output")" 3
+}
+
+@test "fetch-page: a connection closed mid-body after bytes went out exits 75, not retried" {
+	len=$(page | wc -c) half=$((len / 2))
+	fault 'api=mercury&kind=close&on=1'
+	run --separate-stderr bash -c 'merc --retry 3 --retry-delay 0 >out'
+	assert_failure 75
+	assert_equal "$stderr" "fetch-page: $MERCURY: transfer closed with $((len - half)) bytes remaining to read; $half body bytes already written, not retried"
+	assert_equal "$(wc -c <out)" "$half"
+}
+
+@test "fetch-page: with -o a broken transfer is retried from the start" {
+	fault 'api=mercury&kind=close&on=1'
+	run merc --retry 1 --retry-delay 0 -o page.xml -s
+	assert_success
+	assert_output ""
+	assert_equal "$(products <page.xml)" 3
+	run bash -c 'ls -A | grep -c page.xml'
+	assert_output 1
+}
+
+@test "fetch-page: a stall past --stall-time is temporary (75)" {
+	half=$(( $(page | wc -c) / 2 ))
+	fault 'api=mercury&kind=stall&seconds=4&on=1'
+	run --separate-stderr bash -c 'merc --stall-time 1 >out'
+	assert_failure 75
+	assert_equal "$stderr" "fetch-page: $MERCURY: stalled: no data for 1 s; $half body bytes already written, not retried"
+	assert_equal "$(wc -c <out)" "$half"
+	fault 'api=mercury&kind=stall&seconds=4&on=1'
+	run --separate-stderr merc -m 1
+	assert_failure 75
+}
+
+@test "fetch-page: a SOAP Fault in a text/xml 500 is an answer: body on stdout, exit 0" {
+	fault 'api=mercury&kind=soap_fault&name=offsetOutOfRangeFault&on=1'
+	run --separate-stderr merc --retry 3
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --index 2 '<soapenv:Fault>'
+	assert_output --partial '<ws:offsetOutOfRangeFault '
+}
+
+@test "fetch-page: DocsVision gets its quoted SOAPAction and text/xml, and its Fault is an answer" {
+	export DVC=docsvision:dv-secret
+	action='"http://schemas.docsvision.com/Platform/2009-02-03/StorageServer/CursorClose"'
+	run --separate-stderr fetch-page -v --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
+	assert_success
+	assert_output --partial '<faultstring>'
+	assert_equal "$(grep -c '^> SOAPAction: "http://schemas.docsvision.com/Platform/2009-02-03/StorageServer/CursorClose"$' <<<"$stderr")" 1
+	assert_equal "$(grep -c '^> Content-Type: text/xml; charset=utf-8$' <<<"$stderr")" 1
+	run --separate-stderr fetch-page -v --user-env DVC -H 'Content-Type: application/soap+xml' \
+		--soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
+	assert_equal "$(grep -ci '^> Content-Type:' <<<"$stderr")" 1
+}
+
+@test "fetch-page: --soap takes a Fault from a 500 whatever its Content-Type" {
+	run --separate-stderr fetch-page "$FXU/fault-html"
+	assert_failure 75
+	run --separate-stderr fetch-page --soap "$FXU/fault-html"
+	assert_success
+	assert_output --partial '<soap:Fault><faultcode>soap:Server</faultcode>'
+}
+
+@test "fetch-page: --compressed decodes gzip" {
+	run fetch-page --compressed --meta-out meta.json --meta-header Content-Encoding "$FXU/gzip"
+	assert_success
+	assert_equal "$output" "$(yes 'compressed hello' | head -n 200)"
+	run jq -c '[.headers, .bytes]' meta.json
+	assert_output '[{"content-encoding":"gzip"},3400]'
+}
+
+@test "fetch-page: TLS verified with --cacert, refused (69) without it, -k explicit" {
+	"$ROOT/tests/emulator/run" --tls --tls-cert cert.pem >tls.out 2>tls.err </dev/null 3>&- &
+	BG_PIDS=$!
+	for i in $(seq 1 100); do [ -s tls.out ] && break; sleep 0.05; done
+	url="$(head -n 1 tls.out)/platform/services/2.0/ProductService"
+	run fetch-page --cacert cert.pem --user-env MC --soap-action GetProductByTypeList -d @"$FX/mercury.xml" "$url"
+	assert_success
+	assert_equal "$(products <<<"$output")" 3
+	run --separate-stderr fetch-page --retry 2 --user-env MC -d @"$FX/mercury.xml" "$url"
+	assert_failure 69
+	assert_output ""
+	assert_equal "$stderr" "fetch-page: $url: SSL certificate problem: self-signed certificate"
+	run fetch-page -k --user-env MC --soap-action GetProductByTypeList -d @"$FX/mercury.xml" "$url"
+	assert_success
+}
+
+@test "fetch-page: secrets from the environment and -H never show in ps" {
+	export DV_SECRET=dv-secret-in-env
+	fault 'api=mercury&kind=stall&seconds=3&on=1,2'
+	fetch-page --header-env Authorization=DA -d @"$FX/mercury.xml" -m 10 "$MERCURY" >/dev/null 2>&1 3>&- &
+	p1=$!
+	fetch-page -H 'Authorization: Basic bWVyY3VyeTptZXJjdXJ5LXNlY3JldA==' -d @"$FX/mercury.xml" -m 10 "$MERCURY" >/dev/null 2>&1 3>&- &
+	p2=$!
+	BG_PIDS="$p1 $p2"
+	sleep 1
+	run ps -o args= -p "$p1,$p2"
+	assert_equal "${#lines[@]}" 2
+	refute_output --partial diadoc-secret-token
+	refute_output --partial bWVyY3VyeTptZXJjdXJ5LXNlY3JldA
+	assert_output --partial 'Authorization=DA'
+}
+
+@test "fetch-page: -v redacts Authorization, Cookie, Set-Cookie, userinfo and token parameters" {
+	run --separate-stderr fetch-page -v --header-env Authorization=DA -H 'Cookie: sid=cookie-secret' \
+		-H 'Proxy-Authorization: Basic proxy-secret' --query access_token=query-secret \
+		"http://user:url-secret@${FXU#http://}/cookie"
+	assert_success
+	assert_output "ok"
+	for s in diadoc-secret-token cookie-secret proxy-secret query-secret url-secret; do
+		refute_output --partial "$s"
+		[[ "$stderr" != *"$s"* ]] || fail "$s on stderr"
+	done
+	assert_equal "$(grep -c '^> Authorization: \[redacted\]$' <<<"$stderr")" 1
+	assert_equal "$(grep -c '^< Set-Cookie: \[redacted\]$' <<<"$stderr")" 1
+	assert_equal "$(grep -c '^> GET /cookie?access_token=REDACTED HTTP/1.1$' <<<"$stderr")" 1
+}
+
+@test "fetch-page: error lines keep the URL's credentials out" {
+	run --separate-stderr fetch-page "http://u:url-secret@127.0.0.1:1/x?token=t0k&boxId=1#frag"
+	assert_failure 75
+	assert_equal "${stderr%%: Failed*}" "fetch-page: http://127.0.0.1:1/x?token=REDACTED&boxId=1"
+}
+
+@test "fetch-page: -H @FILE, --netrc-file and --query/--form reach the server" {
+	printf 'Authorization: %s\r\n\r\n' "$DA" >hdrs
+	events_req | fetch-page -H @hdrs -d @- "$EVENTS" >/dev/null
+	printf 'machine 127.0.0.1\nlogin mercury\npassword mercury-secret\n' >netrc
+	run fetch-page --netrc-file netrc --soap-action GetProductByTypeList -d @"$FX/mercury.xml" "$MERCURY"
+	assert_success
+	assert_equal "$(products <<<"$output")" 3
+	q='<query class="TWorker"><item part="0" name="LastName"/></query>'
+	fetch-page --query "query=$q" --query 'x=a b&c' "$EMU/datamill/cursor.json" >/dev/null
+	fetch-page --form "query=$q" "$EMU/datamill/cursor.xml" >/dev/null
+	run bash -c "curl -fsS '$EMU/_emulator/log' | jq -r 'select(.api == \"datamill\") | .method + \" \" + .params.query'"
+	assert_output - <<-EOF
+	GET $q
+	POST $q
+	EOF
+}
+
+@test "fetch-page: -o replaces the file only on success, leaving no temporary behind" {
+	echo old >page.xml
+	chmod 600 page.xml
+	run merc -o page.xml
+	assert_success
+	assert_equal "$(products <page.xml)" 3
+	assert_equal "$(stat -c %a page.xml)" "$(printf '%o' $((0666 & ~$(umask))))"
+	echo old >page.xml
+	fault 'api=mercury&kind=close&on=1'
+	run merc -o page.xml
+	assert_failure 75
+	assert_equal "$(cat page.xml)" old
+	fault 'api=mercury&kind=http&status=404&on=1'
+	run merc -o page.xml
+	assert_failure 69
+	assert_equal "$(cat page.xml)" old
+	run ls -A
+	assert_output "page.xml"
+}
+
+@test "fetch-page: --meta-out records status, chosen headers, bytes and the error" {
+	run fetch-page -H 'Authorization: Bearer wrong' -d x --meta-out meta.json \
+		--meta-header X-Diadoc-ErrorCode --meta-header Content-Type --meta-header X-Absent "$EVENTS"
+	assert_failure 69
+	run jq -c '[.url, .status, .http_version, .headers, .bytes, .attempts, .exit, .error]' meta.json
+	assert_output "[\"$EVENTS\",401,\"1.1\",{\"x-diadoc-errorcode\":\"Http.Unauthorized\",\"content-type\":\"text/plain; charset=utf-8\"},0,1,69,\"HTTP 401 Unauthorized; X-Diadoc-ErrorCode: Http.Unauthorized; body: Authorization header is missing or invalid\"]"
+	merc --meta-out meta.json >out
+	run jq -c --argjson n "$(wc -c <out)" '[.status, .content_type, .bytes == $n, (.time.total > 0), .exit]' meta.json
+	assert_output '[200,"text/xml; charset=utf-8",true,true,0]'
+}
+
+@test "fetch-page: >/dev/full exits 74" {
+	run --separate-stderr bash -c 'merc >/dev/full'
+	assert_failure 74
+	assert_equal "$stderr" "fetch-page: <stdout>: No space left on device"
+}
+
+@test "fetch-page: | head -c 10 ends it quietly" {
+	run --separate-stderr bash -c 'set -o pipefail; fetch-page "$0/big?mib=64" | head -c 10' "$FXU"
+	assert_equal "$status" 141
+	assert_output "xxxxxxxxxx"
+	assert_equal "$stderr" ""
+}
+
+@test "fetch-page: memory stays flat for a 256 MiB body" {
+	run peak_rss_kib fetch-page "$FXU/big?mib=256"
+	[ "$output" -lt 16384 ] || fail "peak RSS $output KiB"
+}
