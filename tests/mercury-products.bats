@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# mercury-products against the emulator: datasets of every awkward size, injected faults,
+# a kill -9 and a resume, all compared with the emulator's ground truth.
+load helpers
+load fixtures/pipelines/common
+
+setup_file() {
+	emu_start --records 0
+}
+
+teardown_file() {
+	emu_stop
+}
+
+mp() {
+	mercury-products --base-url "$EMU" --retry-delay 0.1 "$@"
+}
+
+# The total of one product type in the current dataset.
+total() {
+	emu_ctl info | jq -r --arg t "$1" '.mercury.totals[$t]'
+}
+
+@test "mercury-products: --help, --version, usage errors" {
+	run mercury-products --help
+	assert_success
+	assert_line --index 0 --partial "usage: mercury-products"
+	help_matches_man mercury-products
+	run mercury-products --version
+	assert_output "mercury-products 0.1.0"
+	run mercury-products --type 9
+	assert_failure 2
+	assert_line --index 0 "mercury-products: --type 9: not a whole number from 1 to 8"
+	run mercury-products --count 1001
+	assert_failure 2
+	run mercury-products --no-such-option
+	assert_failure 2
+	MERCURY_USER= run mercury-products --base-url "$EMU"
+	assert_failure 2
+	assert_output "mercury-products: MERCURY_USER and MERCURY_PASSWORD must be set (HTTP Basic credentials)"
+}
+
+@test "mercury-products: no records at all" {
+	reset records=0
+	run -0 mp -q -o "$BATS_TEST_TMPDIR/out"
+	assert_output ""
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 0 ]
+}
+
+@test "mercury-products: one record (in type 5, the others empty)" {
+	reset records=1
+	mp -q >"$BATS_TEST_TMPDIR/out"
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	same_as_truth "$BATS_TEST_TMPDIR/out" mercury
+}
+
+@test "mercury-products: exactly one page, and one page + 1" {
+	reset records=200
+	local n
+	n=$(total 5)
+	mp -q --type 5 --count "$n" >"$BATS_TEST_TMPDIR/one"
+	same_as_truth "$BATS_TEST_TMPDIR/one" 'mercury?productType=5'
+	[ "$(requests mercury)" -eq 1 ]
+	mp -q --type 5 --count "$((n - 1))" >"$BATS_TEST_TMPDIR/two"
+	same_as_truth "$BATS_TEST_TMPDIR/two" 'mercury?productType=5'
+	[ "$(requests mercury)" -eq 3 ]
+}
+
+@test "mercury-products: 10 000 records over all eight types, in parallel pages" {
+	reset records=10000
+	mp -q -P 3 -o "$BATS_TEST_TMPDIR/out"
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 10000 ]
+	same_as_truth "$BATS_TEST_TMPDIR/out" mercury
+}
+
+@test "mercury-products: 500, 429 with Retry-After, a close mid-body, internalServiceFault" {
+	reset records=400
+	fault 'api=mercury&kind=http&status=500&on=2'
+	fault 'api=mercury&kind=http&status=429&retry_after=1&on=4'
+	fault 'api=mercury&kind=close&on=6,7'
+	fault 'api=mercury&kind=soap_fault&name=internalServiceFault&on=9,10'
+	run -0 mp --count 25 -o "$BATS_TEST_TMPDIR/out"
+	assert_output --partial "fault internalServiceFault; retry 2 of 5"
+	same_as_truth "$BATS_TEST_TMPDIR/out" mercury
+	[ "$(emu_ctl faults | jq 'map(.fired) | add')" -eq 6 ]
+}
+
+@test "mercury-products: an incorrectRequestFault stops with exit 3" {
+	reset records=50
+	fault 'api=mercury&kind=soap_fault&name=incorrectRequestFault&on=1'
+	run mp --type 5
+	assert_failure 3
+	assert_output --partial "fault incorrectRequestFault: Incorrect request"
+}
+
+@test "mercury-products: kill -9, then --state resumes: every record once" {
+	reset 'records=400&latency=60'
+	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
+	kill_when "$st.run.type3" '.pages >= 2' -- mercury-products --base-url "$EMU" -q --count 10 \
+		--state "$st" -o "$out"
+	[ ! -e "$st.run.type8" ]
+	run -0 mp -q --count 10 --state "$st" -o "$out"
+	same_as_truth "$out" mercury
+	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":400}'
+	ls "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/ls"
+	run grep -c 'part\|run' "$BATS_TEST_TMPDIR/ls"
+	assert_output 0
+	# A finished snapshot is not taken again.
+	run -0 mp --count 10 --state "$st" -o "$out"
+	assert_output --partial "already complete (400 records)"
+	same_as_truth "$out" mercury
+}
