@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# datamill-cursor against the emulator: XML and JSON give the same bytes, every dataset size,
+# faults, eof styles (missing eof = not finished), a kill -9 and a resume.
+load helpers
+load fixtures/pipelines/common
+
+setup_file() {
+	emu_start --records 0
+}
+
+teardown_file() {
+	emu_stop
+}
+
+dm() {
+	datamill-cursor --base-url "$EMU/datamill" --retry-delay 0.1 "$@"
+}
+
+@test "datamill-cursor: --help, --version, usage errors" {
+	run datamill-cursor --help
+	assert_success
+	assert_line --index 0 --partial "usage: datamill-cursor"
+	help_matches_man datamill-cursor
+	run datamill-cursor --version
+	assert_output "datamill-cursor 0.1.0"
+	run datamill-cursor --format csv
+	assert_failure 2
+	assert_line --index 0 "datamill-cursor: --format csv: not xml or json"
+	run datamill-cursor --where Salary
+	assert_failure 2
+	run datamill-cursor --query /dev/null --select LastName
+	assert_failure 2
+}
+
+@test "datamill-cursor: XML and JSON give the same records, byte for byte, and the truth" {
+	reset 'records=700&datamill_max_objects=60'
+	dm -q --format xml -o "$BATS_TEST_TMPDIR/x"
+	dm -q --format json -o "$BATS_TEST_TMPDIR/j"
+	cmp "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/j"
+	same_as_truth "$BATS_TEST_TMPDIR/x" datamill
+	# dates ISO, nulls for empty elements, strings for the rest
+	run jq -r 'select(.TabNumber == "100000") | [.BirthDate, (.Salary | type)] | @tsv' "$BATS_TEST_TMPDIR/j"
+	assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}	string$'
+}
+
+@test "datamill-cursor: no records, one, exactly one packet, one packet + 1" {
+	local n f
+	for f in xml json; do
+		for n in 0 1 50 51; do
+			reset "records=$n&datamill_max_objects=50&datamill_max_bytes=10000000"
+			dm -q --format "$f" >"$BATS_TEST_TMPDIR/out"
+			[ "$(count "$BATS_TEST_TMPDIR/out")" -eq "$n" ]
+			same_as_truth "$BATS_TEST_TMPDIR/out" datamill
+			[ "$(requests datamill)" -eq $((n > 50 ? 2 : 1)) ]
+		done
+	done
+}
+
+@test "datamill-cursor: 10 000 records, eof as 1/0 and left out until the end" {
+	reset 'records=10000&datamill_max_objects=500&datamill_max_bytes=1000000&datamill_eof_style=number&datamill_omit_eof=1'
+	dm -q --format json -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" datamill
+	reset 'records=250&datamill_eof_style=string&datamill_omit_eof=1'
+	dm -q --format xml -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" datamill
+}
+
+@test "datamill-cursor: a query from options and from a file, --fetchall, GET" {
+	reset 'records=300'
+	local q='<query class="TWorker"><item part="0" name="LastName"/><item part="0" name="BirthDate"/><item part="1" name="BirthDate" value="&gt;01.01.1985"/></query>'
+	dm -q --select LastName --select BirthDate --where 'BirthDate>01.01.1985' >"$BATS_TEST_TMPDIR/opts"
+	same_as_truth "$BATS_TEST_TMPDIR/opts" "datamill?query=$(jq -rn --arg q "$q" '$q | @uri')"
+	printf '%s\n' "$q" >"$BATS_TEST_TMPDIR/q.xml"
+	dm -q --format json --get --query "$BATS_TEST_TMPDIR/q.xml" >"$BATS_TEST_TMPDIR/file"
+	cmp "$BATS_TEST_TMPDIR/opts" "$BATS_TEST_TMPDIR/file"
+	dm -q --fetchall --format json >"$BATS_TEST_TMPDIR/all"
+	same_as_truth "$BATS_TEST_TMPDIR/all" datamill
+	[ "$(emu_ctl 'log?api=datamill' | jq -s 'map(select(.method == "GET")) | length')" -ge 1 ]
+	[ "$(emu_ctl 'log?api=datamill' | jq -s 'last | .records')" -eq 300 ]
+}
+
+@test "datamill-cursor: 500, 429 with Retry-After, a close mid-body, an API error" {
+	reset 'records=600&datamill_max_objects=50'
+	fault 'api=datamill&kind=http&status=500&on=2'
+	fault 'api=datamill&kind=http&status=429&retry_after=1&on=4'
+	fault 'api=datamill&kind=close&on=6,7'
+	fault 'api=datamill&kind=api_error&status=503&on=9'
+	run -0 dm --format xml -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" datamill
+}
+
+@test "datamill-cursor: kill -9 while no packet is in flight, then --state resumes exactly" {
+	# The handle's position lives on the server: a packet it sent is gone. A stall keeps
+	# the 6th packet from being sent while the run is killed.
+	reset 'records=300&datamill_max_objects=20'
+	fault 'api=datamill&kind=stall&seconds=4&on=6'
+	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
+	kill_when "$st.run" '.pages >= 5' -- datamill-cursor --base-url "$EMU/datamill" -q \
+		--state "$st" -o "$out"
+	[ "$(jq .pages "$st.run")" -eq 5 ]
+	run -0 dm -q --state "$st" -o "$out"
+	same_as_truth "$out" datamill
+	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":300}'
+	[ ! -e "$st.run" ]
+}
