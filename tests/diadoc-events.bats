@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# diadoc-events against the emulator: every dataset size, time windows and populate options,
+# TotalCount, faults, a kill -9 and a resume, and an incremental second run.
+load helpers
+load fixtures/pipelines/common
+
+EPOCH=621355968000000000
+
+setup_file() {
+	emu_start --records 0
+}
+
+teardown_file() {
+	emu_stop
+}
+
+de() {
+	diadoc-events --base-url "$EMU" --box "$BOX" --retry-delay 0.1 "$@"
+}
+
+@test "diadoc-events: --help, --version, usage errors" {
+	run diadoc-events --help
+	assert_success
+	assert_line --index 0 --partial "usage: diadoc-events"
+	help_matches_man diadoc-events
+	run diadoc-events --version
+	assert_output "diadoc-events 0.1.0"
+	run diadoc-events --from 2020-01-01
+	assert_failure 2
+	assert_line --index 0 "diadoc-events: --box: the box id is required"
+	run diadoc-events --box "$BOX" --from yesterday-ish
+	assert_failure 2
+	run diadoc-events --box "$BOX" --limit 101
+	assert_failure 2
+	DIADOC_TOKEN= run diadoc-events --box "$BOX"
+	assert_failure 2
+	assert_output "diadoc-events: DIADOC_TOKEN (with DIADOC_CLIENT_ID) or DIADOC_AUTH must be set"
+}
+
+@test "diadoc-events: no events, one, exactly one page, one page + 1" {
+	local n
+	for n in 0 1 100 101; do
+		reset "records=$n"
+		de -q >"$BATS_TEST_TMPDIR/out"
+		[ "$(count "$BATS_TEST_TMPDIR/out")" -eq "$n" ]
+		same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+		# pages of 100, then the empty page that ends the run
+		[ "$(requests diadoc-events)" -eq $((n / 100 + 1 + (n % 100 > 0))) ]
+	done
+}
+
+@test "diadoc-events: 10 000 events, Bearer authorization" {
+	reset records=10000
+	DIADOC_CLIENT_ID= de -q -o "$BATS_TEST_TMPDIR/out"
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 10000 ]
+	same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+}
+
+@test "diadoc-events: a time window as ISO dates, populated documents and previous states" {
+	reset records=500
+	local from=$((EPOCH + $(date -ud 2020-01-01T01:00:00Z +%s) * 10000000))
+	local to=$((EPOCH + $(date -ud 2020-01-01T05:30:00Z +%s) * 10000000))
+	de -q --from 2020-01-01T01:00:00Z --to '2020-01-01 05:30' --limit 40 \
+		--populate-documents --populate-previous >"$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" \
+		"diadoc-events?from=$from&to=$to&populateDocuments=1&populatePrevious=1"
+	[ "$(jq -s 'map(select(.PreviousDocumentState)) | length' "$BATS_TEST_TMPDIR/out")" -gt 0 ]
+	de -q --sort desc --to 2020-01-01T02:00:00Z >"$BATS_TEST_TMPDIR/desc"
+	same_as_truth "$BATS_TEST_TMPDIR/desc" "diadoc-events?to=$((EPOCH + 1577844000 * 10000000))&sort=Descending"
+}
+
+@test "diadoc-events: TotalCount is checked when Equal, not when GreaterThanOrEqual" {
+	reset records=150
+	run -0 de --strict -o "$BATS_TEST_TMPDIR/out"
+	refute_output --partial "declared total"
+	reset 'records=150&diadoc_total_cap=120'
+	run -0 de --strict -o "$BATS_TEST_TMPDIR/out"
+	refute_output --partial "declared total"
+	same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+}
+
+@test "diadoc-events: 500, 429 with Retry-After, a close mid-body, an API error" {
+	reset records=700
+	fault 'api=diadoc-events&kind=http&status=500&on=2'
+	fault 'api=diadoc-events&kind=http&status=429&retry_after=1&on=4'
+	fault 'api=diadoc-events&kind=close&on=6,7'
+	fault 'api=diadoc-events&kind=api_error&status=503&on=9'
+	run -0 de -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+}
+
+@test "diadoc-events: a 403 from Diadoc stops at once with exit 69" {
+	reset records=10
+	run diadoc-events --base-url "$EMU" --box 00000000-0000-0000-0000-000000000001
+	assert_failure 69
+	assert_output --partial "X-Diadoc-ErrorCode: Http.Forbidden"
+	[ "$(requests diadoc-events)" -eq 1 ]
+}
+
+@test "diadoc-events: kill -9, then --state resumes; a later run continues after the last event" {
+	reset 'records=300&latency=40'
+	local st=$BATS_TEST_TMPDIR/state
+	kill_when "$st.run" '.pages >= 4' -- diadoc-events --base-url "$EMU" --box "$BOX" -q \
+		--limit 20 --state "$st" -o "$BATS_TEST_TMPDIR/out"
+	run -0 de -q --limit 20 --state "$st" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+	[ "$(jq .records "$st")" -eq 300 ]
+	# More events arrive (same seed: the first 300 stay as they were).
+	reset 'records=345'
+	run -0 de --limit 20 --state "$st" -o "$BATS_TEST_TMPDIR/new"
+	assert_output --partial "continuing after the last event of the previous run"
+	[ "$(count "$BATS_TEST_TMPDIR/new")" -eq 45 ]
+	cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/new" >"$BATS_TEST_TMPDIR/all"
+	same_as_truth "$BATS_TEST_TMPDIR/all" diadoc-events
+	[ "$(jq .records "$st")" -eq 345 ]
+}
