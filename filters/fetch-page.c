@@ -12,17 +12,12 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "pagepull.h"
-
-#define SNIFF_MAX (64 * 1024)	/* how far into a 500's XML body a Fault is looked for */
-#define ERRBODY_MAX 1024	/* how much of an error body goes to stderr */
-#define DRAIN_MAX (1 << 20)	/* an error body beyond this is cut off */
 
 static struct {
 	const char *user;	/* user:password for HTTP Basic, from --user-env */
@@ -38,25 +33,8 @@ static struct {
 	char *url, *shown_url;	/* shown_url: for messages, without credentials */
 } o = { .retry_delay = 1, .max_retry_after = 120 };
 
-/* The state of one attempt. */
-static struct xfer {
-	CURL *h;
-	long status;
-	enum { W_NONE, W_OUT, W_SNIFF, W_ERR } mode;
-	struct buf sniff, errbody;
-	size_t drained;
-	int werr, fault;	/* werr: errno of a failed output write */
-	int stalled;
-	curl_off_t seen;	/* bytes received when last looked, and when that changed */
-	double seen_at, shown_at;
-	char reason[96];
-	char errbuf[CURL_ERROR_SIZE];
-} x;
-
-static FILE *outf;		/* stdout or the -o temporary file */
+static struct http_xfer x;	/* the exchange; x.out is stdout or the -o temporary */
 static char *tmp_path;		/* the -o temporary, removed unless renamed */
-static curl_off_t written;	/* body bytes given to outf in the current attempt */
-static int show_progress;
 
 static void usage(FILE *f)
 {
@@ -218,153 +196,12 @@ static void add_pair(struct buf *b, const char *opt, const char *arg)
 	curl_free(v);
 }
 
-/* A 500 with a SOAP body is an answer when a Fault element (any prefix) is in it. */
-static int has_fault(const char *p, size_t n)
-{
-	const char *end = p + n;
-	for (const char *s = p; (s = memchr(s, '<', (size_t)(end - s))); s++) {
-		const char *name = s + 1, *c = name;
-		for (; c < end && (isalnum((unsigned char)*c) || (*c && strchr("_-.:", *c))); c++)
-			if (*c == ':')
-				name = c + 1;
-		if (c - name == 5 && memcmp(name, "Fault", 5) == 0 && c < end && *c && strchr(" \t\r\n/>", *c))
-			return 1;
-	}
-	return 0;
-}
-
-static int xml_type(void)
-{
-	char *ct = NULL;
-	curl_easy_getinfo(x.h, CURLINFO_CONTENT_TYPE, &ct);
-	return ct && (strncasecmp(ct, "text/xml", 8) == 0 || strncasecmp(ct, "application/xml", 15) == 0 ||
-		      strncasecmp(ct, "application/soap+xml", 20) == 0);
-}
-
-static size_t put(const char *p, size_t n)
-{
-	if (n && fwrite(p, 1, n, outf) != n) {
-		x.werr = errno ? errno : EIO;
-		if (x.werr == EPIPE && outf == stdout) {
-			signal(SIGPIPE, SIG_DFL);
-			raise(SIGPIPE);
-		}
-		return 0;
-	}
-	written += (curl_off_t)n;
-	return n;
-}
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-	size_t n = size * nmemb;
-	if (x.mode == W_NONE) {
-		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.status);
-		x.mode = x.status / 100 == 2 ? W_OUT :
-			 x.status == 500 && (o.soap || xml_type()) ? W_SNIFF : W_ERR;
-	}
-	switch (x.mode) {
-	case W_OUT:
-		return put(p, n);
-	case W_SNIFF:
-		buf_add(&x.sniff, p, n);
-		if (has_fault(x.sniff.p, x.sniff.len)) {
-			x.fault = 1;
-			x.mode = W_OUT;
-			return put(x.sniff.p, x.sniff.len) ? n : 0;
-		}
-		if (x.sniff.len < SNIFF_MAX)
-			return n;
-		x.mode = W_ERR;
-		p = x.sniff.p;
-		n = x.sniff.len;
-		/* fall through */
-	default:
-		if (x.errbody.len < ERRBODY_MAX)
-			buf_add(&x.errbody, p, n < ERRBODY_MAX - x.errbody.len ? n : ERRBODY_MAX - x.errbody.len);
-		x.drained += n;
-		return x.drained > DRAIN_MAX ? 0 : size * nmemb;
-	}
-}
-
-/* The status line's reason phrase, for messages (HTTP/2 has none). */
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-	size_t n = size * nmemb;
-	if (n > 5 && memcmp(p, "HTTP/", 5) == 0) {
-		const char *r = memchr(p, ' ', n);
-		r = r ? memchr(r + 1, ' ', n - (size_t)(r + 1 - p)) : NULL;
-		size_t k = r ? n - (size_t)(r + 1 - p) : 0;
-		while (k && (r[k] == '\r' || r[k] == '\n'))
-			k--;
-		snprintf(x.reason, sizeof x.reason, "%.*s", (int)k, r ? r + 1 : "");
-	}
-	return n;
-}
-
-static int on_debug(CURL *h, curl_infotype t, char *p, size_t n, void *ud)
-{
-	static const char mark[] = { [CURLINFO_TEXT] = '*', [CURLINFO_HEADER_IN] = '<',
-				     [CURLINFO_HEADER_OUT] = '>' };
-	if (t > CURLINFO_HEADER_OUT)
-		return 0;
-	static struct buf b;
-	for (const char *e = p + n, *l = p, *nl; l < e; l = nl) {
-		nl = memchr(l, '\n', (size_t)(e - l));
-		nl = nl ? nl + 1 : e;
-		buf_reset(&b);
-		buf_addc(&b, mark[t]);
-		buf_addc(&b, ' ');
-		redact_line(&b, l, (size_t)(nl - l));
-		while (b.len > 2 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
-			b.len--;
-		if (b.len > 2 || t != CURLINFO_HEADER_OUT)
-			fprintf(stderr, "%.*s\n", (int)b.len, b.p);
-	}
-	return 0;
-}
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* libcurl calls this often while data flows and about once a second when none does:
- * the stall timeout (no byte for --stall-time seconds) and the progress display. */
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t ulnow)
-{
-	double t = now();
-	if (dlnow != x.seen) {
-		x.seen = dlnow;
-		x.seen_at = t;
-	} else if (o.stall_time > 0 && t - x.seen_at >= o.stall_time) {
-		x.stalled = 1;
-		return 1;
-	}
-	if (!show_progress || (t - x.shown_at < 0.5 && !(dltotal && dlnow == dltotal)))
-		return 0;
-	curl_off_t us = 0;
-	curl_easy_getinfo(x.h, CURLINFO_TOTAL_TIME_T, &us);
-	double secs = (double)us / 1e6;
-	x.shown_at = t;
-	fprintf(stderr, "\rfetch-page: %.1f MiB", (double)dlnow / 1048576);
-	if (dltotal)
-		fprintf(stderr, " of %.1f MiB", (double)dltotal / 1048576);
-	fprintf(stderr, ", %.1f MiB/s   ", secs > 0 ? (double)dlnow / 1048576 / secs : 0.0);
-	return 0;
-}
-
 static void setup(CURL *h)
 {
 	curl_easy_setopt(h, CURLOPT_URL, o.url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x.errbuf);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, o.agent ? o.agent : "fetch-page/" PP_VERSION);
@@ -397,106 +234,19 @@ static void setup(CURL *h)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	else if (o.method)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, o.method);
-	if (o.verbose) {
-		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
-	}
-	show_progress = o.progress && !o.silent && isatty(2);
-	if (show_progress || o.stall_time > 0) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	}
-}
-
-static int temporary(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT: case CURLE_OPERATION_TIMEDOUT: case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
-	case CURLE_HTTP2: case CURLE_HTTP2_STREAM: case CURLE_HTTP3: case CURLE_QUIC_CONNECT_ERROR:
-	case CURLE_WEIRD_SERVER_REPLY: case CURLE_BAD_CONTENT_ENCODING: case CURLE_PROXY:
-	case CURLE_AGAIN:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* One line of stderr for an HTTP error: status, the API's error headers, the body's start. */
-static void http_error(struct buf *m)
-{
-	buf_addf(m, "HTTP %ld%s%s", x.status, x.reason[0] ? " " : "", x.reason);
-	for (struct curl_header *hd = NULL; (hd = curl_easy_nextheader(x.h, CURLH_HEADER, -1, hd));)
-		if (strcasestr(hd->name, "error"))
-			buf_addf(m, "; %s: %s", hd->name, hd->value);
-	if (!x.errbody.len)
-		return;
-	buf_adds(m, "; body: ");
-	size_t start = m->len;
-	const unsigned char *s = (const unsigned char *)x.errbody.p, *e = s + x.errbody.len;
-	while (s < e) {
-		size_t k = *s < 0x80 ? 1 : utf8_seqlen(s, (size_t)(e - s));
-		if (*s <= 0x20 || *s == 0x7f) {
-			if (m->len > start && m->p[m->len - 1] != ' ')
-				buf_addc(m, ' ');
-		} else if (k) {
-			buf_add(m, s, k);
-		} else {
-			buf_addc(m, '?');
-		}
-		s += k ? k : 1;
-	}
-	while (m->len > start && m->p[m->len - 1] == ' ')
-		m->len--;
-	if (x.drained > x.errbody.len)
-		buf_adds(m, " [...]");
-}
-
-/* The exit status of an attempt, its message in m, and whether a retry may help. */
-static int outcome(CURLcode rc, int *retryable, struct buf *m)
-{
-	*retryable = 0;
-	curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.status);
-	if (x.werr)
-		return EXIT_IOERR;
-	if (x.mode == W_SNIFF) {	/* a short 500 without a Fault */
-		buf_add(&x.errbody, x.sniff.p, x.sniff.len < ERRBODY_MAX ? x.sniff.len : ERRBODY_MAX);
-		x.drained = x.sniff.len;
-	}
-	if (rc == CURLE_OK && (x.status / 100 == 2 || x.fault))
-		return EXIT_OK;
-	int http = x.status >= 300 && x.mode != W_OUT;
-	if (http)
-		http_error(m);
-	if (x.stalled) {
-		snprintf(x.errbuf, sizeof x.errbuf, "stalled: no data for %g s", o.stall_time);
-		rc = CURLE_OPERATION_TIMEDOUT;
-	}
-	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.drained > DRAIN_MAX)) {
-		buf_adds(m, http ? " (" : "");
-		buf_adds(m, x.errbuf[0] ? x.errbuf : curl_easy_strerror(rc));
-		buf_adds(m, http ? ")" : "");
-		if (!http) {
-			*retryable = temporary(rc);
-			return *retryable ? EXIT_TEMPFAIL : EXIT_PERMFAIL;
-		}
-	}
-	if (x.status == 408 || x.status == 429 || x.status / 100 == 5) {
-		*retryable = 1;
-		return EXIT_TEMPFAIL;
-	}
-	if (x.status / 100 == 3 && !o.location)
-		buf_adds(m, " (-L follows redirects)");
-	return EXIT_PERMFAIL;
+	if (o.verbose)
+		http_trace(h);
+	x.curl = h;
+	x.soap = o.soap;
+	x.stall_time = o.stall_time;
+	x.progress = o.progress && !o.silent && isatty(2);
+	http_init(&x);
 }
 
 /* The wait before retry number n: the server's Retry-After if it sent one, else backoff. */
 static double retry_wait(unsigned n)
 {
-	struct curl_header *hd;
-	double s = -1;
-	if (curl_easy_header(x.h, "Retry-After", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
-		s = retry_after_secs(hd->value, time(NULL));
+	double s = http_retry_after(&x);
 	if (s < 0)
 		s = backoff_delay(o.retry_delay, n, o.max_retry_after);
 	return s < o.max_retry_after ? s : o.max_retry_after;
@@ -505,7 +255,7 @@ static double retry_wait(unsigned n)
 static double info_secs(CURLINFO what)
 {
 	curl_off_t us = 0;
-	curl_easy_getinfo(x.h, what, &us);
+	curl_easy_getinfo(x.curl, what, &us);
 	return (double)us / 1e6;
 }
 
@@ -514,9 +264,9 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 	struct buf b = { 0 };
 	char *eff = NULL, *ct = NULL;
 	long ver = 0;
-	curl_easy_getinfo(x.h, CURLINFO_EFFECTIVE_URL, &eff);
-	curl_easy_getinfo(x.h, CURLINFO_CONTENT_TYPE, &ct);
-	curl_easy_getinfo(x.h, CURLINFO_HTTP_VERSION, &ver);
+	curl_easy_getinfo(x.curl, CURLINFO_EFFECTIVE_URL, &eff);
+	curl_easy_getinfo(x.curl, CURLINFO_CONTENT_TYPE, &ct);
+	curl_easy_getinfo(x.curl, CURLINFO_HTTP_VERSION, &ver);
 	char *url = redact_url(eff ? eff : o.url);
 	buf_adds(&b, "{\"url\":");
 	json_cstr(&b, url);
@@ -532,7 +282,7 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 	for (size_t i = 0, n = 0; i < o.nmeta; i++) {
 		struct curl_header *hd;
 		const char *name = o.meta_headers[i];
-		if (curl_easy_header(x.h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		if (curl_easy_header(x.curl, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
 			continue;
 		buf_adds(&b, n++ ? "," : "");
 		char *k = xstrdup(name);
@@ -542,14 +292,14 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 		free(k);
 		struct buf v = { 0 };
 		for (size_t j = 0; j < hd->amount; j++) {
-			curl_easy_header(x.h, name, j, CURLH_HEADER, -1, &hd);
+			curl_easy_header(x.curl, name, j, CURLH_HEADER, -1, &hd);
 			buf_adds(&v, j ? ", " : "");
 			buf_adds(&v, redact_is_secret_header(name, strlen(name)) ? "[redacted]" : hd->value);
 		}
 		json_str(&b, v.p ? v.p : "", v.len);
 		buf_free(&v);
 	}
-	buf_addf(&b, "},\"bytes\":%jd,\"attempts\":%ld,\"retry_wait\":%.3f", (intmax_t)written, attempts, waited);
+	buf_addf(&b, "},\"bytes\":%jd,\"attempts\":%ld,\"retry_wait\":%.3f", (intmax_t)x.written, attempts, waited);
 	buf_addf(&b, ",\"time\":{\"namelookup\":%.6f,\"connect\":%.6f,\"tls\":%.6f,\"starttransfer\":%.6f,"
 		 "\"total\":%.6f}", info_secs(CURLINFO_NAMELOOKUP_TIME_T), info_secs(CURLINFO_CONNECT_TIME_T),
 		 info_secs(CURLINFO_APPCONNECT_TIME_T), info_secs(CURLINFO_STARTTRANSFER_TIME_T),
@@ -704,26 +454,13 @@ static void parse_args(int argc, char **argv)
 	}
 }
 
-/* Before an attempt: nothing of the last one counts, and -o starts its file anew. */
-static void reset_attempt(void)
+/* Before a retry, -o starts its file anew. */
+static void rewind_out(void)
 {
-	x.status = 0;
-	x.mode = W_NONE;
-	buf_reset(&x.sniff);
-	buf_reset(&x.errbody);
-	x.drained = 0;
-	x.werr = x.fault = 0;
-	x.reason[0] = x.errbuf[0] = 0;
-	if (tmp_path && written) {
-		fflush(outf);
-		if (ftruncate(fileno(outf), 0) == -1 || fseek(outf, 0, SEEK_SET) == -1)
-			err(EXIT_IOERR, "%s", o.out_path);
-	}
-	written = 0;
-	x.stalled = 0;
-	x.seen = 0;
-	x.seen_at = now();
-	x.shown_at = 0;
+	if (!x.written)
+		return;
+	if (fflush(x.out) == EOF || ftruncate(fileno(x.out), 0) == -1 || fseek(x.out, 0, SEEK_SET) == -1)
+		err(EXIT_IOERR, "%s", o.out_path);
 }
 
 int main(int argc, char **argv)
@@ -732,15 +469,16 @@ int main(int argc, char **argv)
 		errx(EXIT_IOERR, "cannot initialise libcurl");
 	parse_args(argc, argv);
 	out_init();
-	outf = stdout;
+	x.out = stdout;
 	if (o.out_path && strcmp(o.out_path, "-") != 0) {
-		outf = atomic_open(o.out_path, &tmp_path);
+		x.out = atomic_open(o.out_path, &tmp_path);
 		static char fbuf[1 << 16];
-		setvbuf(outf, fbuf, _IOFBF, sizeof fbuf);
+		setvbuf(x.out, fbuf, _IOFBF, sizeof fbuf);
 	}
-	if (!(x.h = curl_easy_init()))
+	CURL *h = curl_easy_init();
+	if (!h)
 		errx(EXIT_IOERR, "cannot initialise libcurl");
-	setup(x.h);
+	setup(h);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct buf m = { 0 };
@@ -748,25 +486,24 @@ int main(int argc, char **argv)
 	long attempt;
 	int code, retryable;
 	for (attempt = 1;; attempt++) {
-		reset_attempt();
 		buf_reset(&m);
-		CURLcode rc = curl_easy_perform(x.h);
-		if (x.shown_at > 0)
-			fputc('\n', stderr);
-		if ((code = outcome(rc, &retryable, &m)) == EXIT_OK)
+		if ((code = http_perform(&x, &retryable, &m)) == EXIT_OK)
 			break;
 		if (code == EXIT_IOERR) {
-			buf_addf(&m, "%s: %s", outf == stdout ? "<stdout>" : o.out_path, strerror(x.werr));
+			buf_addf(&m, "%s: %s", x.out == stdout ? "<stdout>" : o.out_path, strerror(x.werr));
 			warnx("%s", buf_str(&m));
 			break;
 		}
+		if (x.status / 100 == 3 && !o.location)
+			buf_adds(&m, " (-L follows redirects)");
+		int broken = x.written && !tmp_path;	/* bytes on stdout cannot be taken back */
 		double wait = retry_wait((unsigned)attempt);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (!retryable || attempt > o.retry || (written && !tmp_path) ||
+		if (!retryable || broken || attempt > o.retry ||
 		    (o.retry_max_time > 0 && elapsed + wait > o.retry_max_time)) {
-			if (retryable && written && !tmp_path)
-				buf_addf(&m, "; %jd body bytes already written, not retried", (intmax_t)written);
+			if (retryable && broken)
+				buf_addf(&m, "; %jd body bytes already written, not retried", (intmax_t)x.written);
 			else if (attempt > 1)
 				buf_addf(&m, "; gave up after %ld attempts", attempt);
 			warnx("%s: %s", o.shown_url, buf_str(&m));
@@ -776,14 +513,15 @@ int main(int argc, char **argv)
 			warnx("%s: %s; retry %ld of %ld in %.1f s", o.shown_url, buf_str(&m), attempt, o.retry, wait);
 		waited += wait;
 		sleep_secs(wait);
+		rewind_out();
 	}
 	int rc = code;
-	if (outf != stdout && atomic_close(outf, &tmp_path, o.out_path, code == EXIT_OK) && rc == EXIT_OK)
+	if (x.out != stdout && atomic_close(x.out, &tmp_path, o.out_path, code == EXIT_OK) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	if (fshut(stdout, "<stdout>") && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	if (o.meta_path && write_meta(rc, attempt, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
-	curl_easy_cleanup(x.h);
+	curl_easy_cleanup(h);
 	return rc;
 }

@@ -223,6 +223,31 @@ FILE *atomic_open(const char *path, char **tmp);
 int atomic_close(FILE *f, char **tmp, const char *path, int keep);
 void atomic_unlink_pending(void);	/* async-signal-safe, for a program's own handlers */
 
+/* http.c: one attempt of an HTTP exchange on a libcurl handle (void *: CURL *) that the
+ * caller has set up: a 2xx body, or a 500 SOAP Fault (XML Content-Type, or any when soap
+ * is set), streamed to out; other bodies kept for the error line. http_perform returns
+ * EXIT_OK, EXIT_TEMPFAIL (*retryable set: 408, 429, 5xx, timeouts, resets), EXIT_PERMFAIL
+ * or EXIT_IOERR (out failed: werr), and the error line in m. */
+struct http_xfer {
+	void *curl;
+	FILE *out;
+	int soap, progress;		/* progress: a bytes-and-rate line on stderr */
+	double stall_time;		/* no byte for this long ends the attempt (0: never) */
+	long status;			/* the last attempt's: */
+	int fault, werr, stalled;
+	int64_t written;		/* body bytes written to out */
+	int mode;			/* private */
+	struct buf sniff, errbody;
+	size_t drained;
+	int64_t seen;
+	double seen_at, shown_at;
+	char reason[96], errbuf[256];	/* errbuf: CURL_ERROR_SIZE */
+};
+void http_init(struct http_xfer *x);	/* sets x->curl's callbacks */
+void http_trace(void *curl);		/* -v: libcurl's trace on stderr, redacted */
+int http_perform(struct http_xfer *x, int *retryable, struct buf *m);
+double http_retry_after(struct http_xfer *x);	/* seconds, or -1 if none */
+
 /* The modules below serve paginate (the page driver). */
 struct cJSON;
 

@@ -1,0 +1,300 @@
+/*
+ * http.c — one attempt of an HTTP exchange over a libcurl handle the caller has set
+ * up, the body streamed to a FILE, and its outcome as an exit status. A 2xx body goes
+ * to the FILE as it arrives; a 500 with a SOAP Fault (an XML Content-Type, or any
+ * with soap set) is an answer and goes there too; any other body is kept only for
+ * its first KiB, for the error line. Also the redacted trace (-v), the stall timeout
+ * (no byte for stall_time seconds) and a progress line on stderr. fetch-page's
+ * engine; the retry policy stays with the caller.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "pagepull.h"
+
+#define SNIFF_MAX (64 * 1024)	/* how far into a 500's XML body a Fault is looked for */
+#define ERRBODY_MAX 1024	/* how much of an error body the error line shows */
+#define DRAIN_MAX (1 << 20)	/* an error body beyond this is cut off */
+
+enum { W_NONE, W_OUT, W_SNIFF, W_ERR };
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A Fault element, any prefix, in the bytes. */
+static int has_fault(const char *p, size_t n)
+{
+	const char *end = p + n;
+	for (const char *s = p; (s = memchr(s, '<', (size_t)(end - s))); s++) {
+		const char *name = s + 1, *c = name;
+		for (; c < end && (isalnum((unsigned char)*c) || (*c && strchr("_-.:", *c))); c++)
+			if (*c == ':')
+				name = c + 1;
+		if (c - name == 5 && memcmp(name, "Fault", 5) == 0 && c < end && *c && strchr(" \t\r\n/>", *c))
+			return 1;
+	}
+	return 0;
+}
+
+static int xml_type(CURL *h)
+{
+	char *ct = NULL;
+	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+	return ct && (strncasecmp(ct, "text/xml", 8) == 0 || strncasecmp(ct, "application/xml", 15) == 0 ||
+		      strncasecmp(ct, "application/soap+xml", 20) == 0);
+}
+
+static size_t put(struct http_xfer *x, const char *p, size_t n)
+{
+	if (n && fwrite(p, 1, n, x->out) != n) {
+		x->werr = errno ? errno : EIO;
+		if (x->werr == EPIPE && x->out == stdout) {	/* | head: end quietly */
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
+		}
+		return 0;
+	}
+	x->written += (int64_t)n;
+	return n;
+}
+
+static void keep_errbody(struct http_xfer *x, const char *p, size_t n)
+{
+	if (x->errbody.len < ERRBODY_MAX)
+		buf_add(&x->errbody, p, n < ERRBODY_MAX - x->errbody.len ? n : ERRBODY_MAX - x->errbody.len);
+	x->drained += n;
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct http_xfer *x = ud;
+	size_t n = size * nmemb;
+	if (x->mode == W_NONE) {
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		x->mode = x->status / 100 == 2 ? W_OUT :
+			  x->status == 500 && (x->soap || xml_type(x->curl)) ? W_SNIFF : W_ERR;
+	}
+	switch (x->mode) {
+	case W_OUT:
+		return put(x, p, n);
+	case W_SNIFF:
+		buf_add(&x->sniff, p, n);
+		if (has_fault(x->sniff.p, x->sniff.len)) {
+			x->fault = 1;
+			x->mode = W_OUT;
+			return put(x, x->sniff.p, x->sniff.len) ? n : 0;
+		}
+		if (x->sniff.len < SNIFF_MAX)
+			return n;
+		x->mode = W_ERR;
+		keep_errbody(x, x->sniff.p, x->sniff.len);
+		return n;
+	default:
+		keep_errbody(x, p, n);
+		return x->drained > DRAIN_MAX ? 0 : n;
+	}
+}
+
+/* The status line's reason phrase, for messages (HTTP/2 has none). */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct http_xfer *x = ud;
+	size_t n = size * nmemb;
+	if (n > 5 && memcmp(p, "HTTP/", 5) == 0) {
+		const char *r = memchr(p, ' ', n);
+		r = r ? memchr(r + 1, ' ', n - (size_t)(r + 1 - p)) : NULL;
+		size_t k = r ? n - (size_t)(r + 1 - p) : 0;
+		while (k && (r[k] == '\r' || r[k] == '\n'))
+			k--;
+		snprintf(x->reason, sizeof x->reason, "%.*s", (int)k, r ? r + 1 : "");
+	}
+	return n;
+}
+
+static int on_debug(CURL *h, curl_infotype t, char *p, size_t n, void *ud)
+{
+	static const char mark[] = { [CURLINFO_TEXT] = '*', [CURLINFO_HEADER_IN] = '<',
+				     [CURLINFO_HEADER_OUT] = '>' };
+	static struct buf b;
+	if (t > CURLINFO_HEADER_OUT)
+		return 0;
+	for (const char *e = p + n, *l = p, *nl; l < e; l = nl) {
+		nl = memchr(l, '\n', (size_t)(e - l));
+		nl = nl ? nl + 1 : e;
+		buf_reset(&b);
+		buf_addc(&b, mark[t]);
+		buf_addc(&b, ' ');
+		redact_line(&b, l, (size_t)(nl - l));
+		while (b.len > 2 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+			b.len--;
+		if (b.len > 2 || t != CURLINFO_HEADER_OUT)
+			fprintf(stderr, "%.*s\n", (int)b.len, b.p);
+	}
+	return 0;
+}
+
+/* libcurl calls this often while data flows and about once a second when none does. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t ulnow)
+{
+	struct http_xfer *x = ud;
+	double t = now();
+	if (dlnow != x->seen) {
+		x->seen = dlnow;
+		x->seen_at = t;
+	} else if (x->stall_time > 0 && t - x->seen_at >= x->stall_time) {
+		x->stalled = 1;
+		return 1;
+	}
+	if (!x->progress || (t - x->shown_at < 0.5 && !(dltotal && dlnow == dltotal)))
+		return 0;
+	curl_off_t us = 0;
+	curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME_T, &us);
+	double secs = (double)us / 1e6, mib = (double)dlnow / 1048576;
+	x->shown_at = t;
+	fprintf(stderr, "\r%s: %.1f MiB", program_invocation_short_name, mib);
+	if (dltotal)
+		fprintf(stderr, " of %.1f MiB", (double)dltotal / 1048576);
+	fprintf(stderr, ", %.1f MiB/s   ", secs > 0 ? mib / secs : 0.0);
+	return 0;
+}
+
+void http_init(struct http_xfer *x)
+{
+	CURL *h = x->curl;
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	if (x->progress || x->stall_time > 0) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	}
+}
+
+void http_trace(void *curl)
+{
+	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+}
+
+static int temporary(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT: case CURLE_OPERATION_TIMEDOUT: case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2: case CURLE_HTTP2_STREAM: case CURLE_HTTP3: case CURLE_QUIC_CONNECT_ERROR:
+	case CURLE_WEIRD_SERVER_REPLY: case CURLE_BAD_CONTENT_ENCODING: case CURLE_PROXY:
+	case CURLE_AGAIN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Bytes as one printable line: control characters and runs of white space become one
+ * space, invalid UTF-8 becomes '?'. */
+static void add_excerpt(struct buf *m, const char *p, size_t n)
+{
+	size_t start = m->len;
+	const unsigned char *s = (const unsigned char *)p, *e = s + n;
+	while (s < e) {
+		size_t k = *s < 0x80 ? 1 : utf8_seqlen(s, (size_t)(e - s));
+		if (*s <= 0x20 || *s == 0x7f) {
+			if (m->len > start && m->p[m->len - 1] != ' ')
+				buf_addc(m, ' ');
+		} else if (k) {
+			buf_add(m, s, k);
+		} else {
+			buf_addc(m, '?');
+		}
+		s += k ? k : 1;
+	}
+	while (m->len > start && m->p[m->len - 1] == ' ')
+		m->len--;
+}
+
+/* For an HTTP error: status, the API's error headers (X-Diadoc-ErrorCode…), the body's start. */
+static void http_error(struct http_xfer *x, struct buf *m)
+{
+	buf_addf(m, "HTTP %ld%s%s", x->status, x->reason[0] ? " " : "", x->reason);
+	for (struct curl_header *hd = NULL; (hd = curl_easy_nextheader(x->curl, CURLH_HEADER, -1, hd));)
+		if (strcasestr(hd->name, "error"))
+			buf_addf(m, "; %s: %s", hd->name, hd->value);
+	if (!x->errbody.len)
+		return;
+	buf_adds(m, "; body: ");
+	add_excerpt(m, x->errbody.p, x->errbody.len);
+	if (x->drained > x->errbody.len)
+		buf_adds(m, " [...]");
+}
+
+/* The exit status of the attempt, its error line in m, and whether a retry may help. */
+static int outcome(struct http_xfer *x, CURLcode rc, int *retryable, struct buf *m)
+{
+	*retryable = 0;
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->werr)
+		return EXIT_IOERR;
+	if (x->mode == W_SNIFF)		/* a short 500 without a Fault */
+		keep_errbody(x, x->sniff.p, x->sniff.len);
+	if (rc == CURLE_OK && (x->status / 100 == 2 || x->fault))
+		return EXIT_OK;
+	int http = x->status >= 300 && x->mode != W_OUT;
+	if (http)
+		http_error(x, m);
+	if (x->stalled) {
+		snprintf(x->errbuf, sizeof x->errbuf, "stalled: no data for %g s", x->stall_time);
+		rc = CURLE_OPERATION_TIMEDOUT;
+	}
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->drained > DRAIN_MAX)) {
+		buf_adds(m, http ? " (" : "");
+		buf_adds(m, x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		buf_adds(m, http ? ")" : "");
+		if (!http) {
+			*retryable = temporary(rc);
+			return *retryable ? EXIT_TEMPFAIL : EXIT_PERMFAIL;
+		}
+	}
+	if (x->status == 408 || x->status == 429 || x->status / 100 == 5) {
+		*retryable = 1;
+		return EXIT_TEMPFAIL;
+	}
+	return EXIT_PERMFAIL;
+}
+
+int http_perform(struct http_xfer *x, int *retryable, struct buf *m)
+{
+	x->status = 0;
+	x->mode = W_NONE;
+	buf_reset(&x->sniff);
+	buf_reset(&x->errbody);
+	x->drained = 0;
+	x->werr = x->fault = x->stalled = 0;
+	x->written = x->seen = 0;
+	x->seen_at = now();
+	x->shown_at = 0;
+	x->reason[0] = x->errbuf[0] = 0;
+	CURLcode rc = curl_easy_perform(x->curl);
+	if (x->shown_at > 0)
+		fputc('\n', stderr);
+	return outcome(x, rc, retryable, m);
+}
+
+double http_retry_after(struct http_xfer *x)
+{
+	struct curl_header *hd;
+	if (curl_easy_header(x->curl, "Retry-After", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		return -1;
+	return retry_after_secs(hd->value, time(NULL));
+}
