@@ -17,7 +17,7 @@ DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-de
        libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev \
        bats bats-support bats-assert python3 python3-protobuf \
        curl jq libxml2-utils expat xml2 xmlstarlet yq mandoc groff-base time procps bc \
-       openssl ca-certificates
+       openssl ca-certificates busybox
 # Hardening (issue 9): the sanitizer build and the fuzzers use clang's runtimes; valgrind.
 DEBS += clang libclang-rt-14-dev valgrind
 
