@@ -19,7 +19,7 @@ DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-de
        curl jq libxml2-utils expat xml2 xmlstarlet yq mandoc groff-base time procps bc \
        openssl ca-certificates busybox
 # Hardening (issue 9): the sanitizer build and the fuzzers use clang's runtimes; valgrind.
-DEBS += clang libclang-rt-14-dev valgrind
+DEBS += clang libclang-rt-14-dev valgrind strace
 
 FILTERS  = $(patsubst filters/%.c,%,$(wildcard filters/*.c))
 BINS     = $(addprefix bin/,$(FILTERS))

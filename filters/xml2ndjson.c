@@ -61,6 +61,7 @@ static struct {
 	const char *errmsg;
 	unsigned long errline, errcol;
 	size_t bad;
+	unsigned long long fed;	/* bytes given to expat: after repairs, not as read */
 } d;
 
 static void usage(FILE *f, int status)
@@ -337,11 +338,14 @@ static int feed(char *b, size_t n, int final, int repair, char *tail, size_t *nt
 {
 	size_t t, ok = repair ? xmlin_utf8_valid(b, n, &t) : n;
 	*ntail = 0;
-	if (ok == n)
+	if (ok == n) {
+		d.fed += n;
 		return XML_ParseBuffer(d.p, (int)n, final);
+	}
 	if (ok + t == n && !final) {
 		memcpy(tail, b + ok, t);
 		*ntail = t;
+		d.fed += ok;
 		return XML_ParseBuffer(d.p, (int)ok, 0);
 	}
 	size_t bad = d.bad;
@@ -351,6 +355,7 @@ static int feed(char *b, size_t n, int final, int repair, char *tail, size_t *nt
 	*ntail = n - used;
 	if (d.bad > bad && !o.quiet)
 		utf8_note_invalid();
+	d.fed += d.fix.len;
 	return XML_Parse(d.p, d.fix.p, (int)d.fix.len, final);
 }
 
@@ -360,7 +365,7 @@ static int parse_fd(int fd)
 	char tail[4];
 	size_t ntail = 0;
 	int repair = -1, final = 0;
-	unsigned long long fed = 0;
+	d.fed = 0;
 	while (!final) {
 		char *b = XML_GetBuffer(d.p, BUFSZ);
 		if (!b)
@@ -380,11 +385,10 @@ static int parse_fd(int fd)
 		} while (repair < 0 && !final && n < 512 && !memchr(b, '>', n));
 		if (repair < 0)
 			repair = xmlin_is_utf8(b, n);
-		fed += n - ntail;
 		if (feed(b, n, final, repair, tail, &ntail) != XML_STATUS_OK)
 			break;
 		XML_Index at = XML_GetCurrentByteIndex(d.p);
-		if (at >= 0 && fed - ntail - (unsigned long long)at > o.maxrec) {
+		if (at >= 0 && d.fed - (unsigned long long)at > o.maxrec) {
 			d.errline = XML_GetCurrentLineNumber(d.p);
 			d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
 			d.errmsg = "token larger than --max-record-bytes";
