@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# diadoc-packet against the emulator: the packets of 0, 1, 100, 101 and 10 000 documents,
+# short and empty pages that are not the last, faults, a kill -9 and a resume.
+load helpers
+load fixtures/pipelines/common
+
+setup_file() {
+	emu_start --records 0 --diadoc-packet-records 10000
+}
+
+teardown_file() {
+	emu_stop
+}
+
+dp() {
+	diadoc-packet --base-url "$EMU" --box "$BOX" --retry-delay 0.1 "$@"
+}
+
+# packet NAME: its id.
+packet() {
+	emu_ctl info | jq -r --arg n "$1" '.packets[] | select(.name == $n) | .id'
+}
+
+@test "diadoc-packet: --help, --version, usage errors" {
+	run diadoc-packet --help
+	assert_success
+	assert_line --index 0 --partial "usage: diadoc-packet"
+	help_matches_man diadoc-packet
+	run diadoc-packet --version
+	assert_output "diadoc-packet 0.1.0"
+	run diadoc-packet --box "$BOX"
+	assert_failure 2
+	assert_line --index 0 "diadoc-packet: --packet: the packet id is required"
+	run diadoc-packet --box "$BOX" --packet x --count 0
+	assert_failure 2
+}
+
+@test "diadoc-packet: packets of 0, 1, exactly one page, one page + 1" {
+	local name n
+	reset 'diadoc_packet_records=10'
+	for name in empty one hundred hundred-one; do
+		dp -q --packet "$(packet "$name")" >"$BATS_TEST_TMPDIR/out"
+		same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$(packet "$name")"
+	done
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 101 ]
+	# one request each for 0, 1 and 100, two for 101
+	[ "$(requests diadoc-packet)" -eq 5 ]
+}
+
+@test "diadoc-packet: 10 000 documents" {
+	reset 'diadoc_packet_records=10000'
+	dp -q --packet "$(packet big)" -o "$BATS_TEST_TMPDIR/out"
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 10000 ]
+	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$(packet big)"
+}
+
+@test "diadoc-packet: short and empty pages are not the end; a trailing empty page is" {
+	reset 'diadoc_packet_records=10&diadoc_empty_pages=2&diadoc_short_pages=3&diadoc_trailing_empty=1'
+	dp -q --count 30 --packet "$(packet medium)" >"$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$(packet medium)"
+	[ "$(emu_ctl 'log?api=diadoc-packet' | jq -s 'map(select(.records == 0)) | length')" -ge 3 ]
+	# more empty pages in a row than --max-empty allows is an error, not a silent loop
+	reset 'diadoc_packet_records=10&diadoc_empty_pages=1'
+	run dp --max-empty 0 --packet "$(packet medium)"
+	assert_failure 1
+	assert_output --partial "empty pages in a row"
+}
+
+@test "diadoc-packet: 500, 429 with Retry-After, a close mid-body, an API error" {
+	reset 'diadoc_packet_records=10'
+	fault 'api=diadoc-packet&kind=http&status=500&on=1'
+	fault 'api=diadoc-packet&kind=http&status=429&retry_after=1&on=3'
+	fault 'api=diadoc-packet&kind=close&on=5,6'
+	fault 'api=diadoc-packet&kind=api_error&status=503&on=8'
+	run -0 dp --count 20 --packet "$(packet medium)" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$(packet medium)"
+}
+
+@test "diadoc-packet: an unknown packet is a 404: exit 69" {
+	run dp --packet 00000000-0000-0000-0000-00000000beef
+	assert_failure 69
+	assert_output --partial "HTTP 404"
+}
+
+@test "diadoc-packet: kill -9, then --state resumes exactly" {
+	reset 'diadoc_packet_records=10&latency=40'
+	local st=$BATS_TEST_TMPDIR/state id
+	id=$(packet medium)
+	kill_when "$st.run" '.pages >= 5' -- diadoc-packet --base-url "$EMU" --box "$BOX" -q \
+		--count 10 --packet "$id" --state "$st" -o "$BATS_TEST_TMPDIR/out"
+	run -0 dp -q --count 10 --packet "$id" --state "$st" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$id"
+	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":250}'
+}
