@@ -51,6 +51,13 @@ static const char *jtype(const cJSON *j)
 	    cJSON_IsObject(j) ? "an object" : "null";
 }
 
+/* b's bytes onto o; an empty buf may have no storage at all */
+static void add(struct buf *o, const struct buf *b)
+{
+	if (b->len)
+		buf_add(o, b->p, b->len);
+}
+
 static void tag(struct buf *o, const struct pb_field *f, int wt)
 {
 	pbw_put_varint(o, (uint64_t)f->number << 3 | (unsigned)wt);
@@ -152,7 +159,7 @@ static int value(const struct pb_field *f, const cJSON *j, struct buf *o, int de
 		struct buf *sub = &scratch[depth + 1];
 		message(f->msg, j, sub, depth + 1);
 		pbw_put_varint(o, sub->len);
-		buf_add(o, sub->p, sub->len);
+		add(o, sub);
 		return 1;
 	}
 	case PBT_STRING:
@@ -173,7 +180,7 @@ static int value(const struct pb_field *f, const cJSON *j, struct buf *o, int de
 		if (b64_decode(b, j->valuestring, strlen(j->valuestring)))
 			fail("not base64: \"%s\"", j->valuestring);
 		pbw_put_varint(o, b->len);
-		buf_add(o, b->p, b->len);
+		add(o, b);
 		return b->len > 0;
 	}
 	case PBT_BOOL:
@@ -228,13 +235,33 @@ static int value(const struct pb_field *f, const cJSON *j, struct buf *o, int de
 	return u != 0;
 }
 
+/* Appends .name or [index] to the path; a name that is not a plain word is quoted, its
+ * control characters (and NUL_MARK) escaped, so that an error stays one line. */
 static void path_push(size_t *mark, const char *name, long index)
 {
 	*mark = path.len;
-	if (name)
-		buf_addf(&path, "%s%s", path.len ? "." : "", name);
-	else
+	if (!name) {
 		buf_addf(&path, "[%ld]", index);
+		return;
+	}
+	if (path.len)
+		buf_addc(&path, '.');
+	size_t n = strlen(name);
+	if (n && strcspn(name, "\"\\.[] \xff\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c"
+	    "\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") == n) {
+		buf_add(&path, name, n);
+		return;
+	}
+	buf_addc(&path, '"');
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || *c == 0xff)
+			buf_addf(&path, "\\u%04x", *c == 0xff ? 0 : *c);
+		else {
+			if (*c == '"' || *c == '\\')
+				buf_addc(&path, '\\');
+			buf_addc(&path, (char)*c);
+		}
+	buf_addc(&path, '"');
 }
 
 /* A map: each member of the object becomes an entry message {1: key, 2: value}. */
@@ -261,11 +288,11 @@ static void map(const struct pb_field *f, const cJSON *obj, struct buf *o, int d
 		struct buf v = {0};	/* the value may itself need this level's scratch */
 		tag(&v, vf, vf->wire);
 		value(vf, it, &v, depth + 1);
-		buf_add(e, v.p, v.len);
+		add(e, &v);
 		buf_free(&v);
 		tag(o, f, PB_LEN);
 		pbw_put_varint(o, e->len);
-		buf_add(o, e->p, e->len);
+		add(o, e);
 		path.len = mark;
 	}
 }
@@ -300,7 +327,7 @@ static void field(const struct pb_field *f, const cJSON *j, struct buf *o, int d
 	if (f->packed && i > 0) {
 		tag(o, f, PB_LEN);
 		pbw_put_varint(o, packed.len);
-		buf_add(o, packed.p, packed.len);
+		add(o, &packed);
 	}
 	buf_free(&packed);
 }

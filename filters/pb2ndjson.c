@@ -162,7 +162,7 @@ static void put_ctl(size_t records)
 		if (!m->set || (!m->f->presence && pbj_is_default(m->f, &m->e)))
 			continue;
 		json_key(o, m->name, strlen(m->name));
-		m->e.p = (const unsigned char *)m->val.p;
+		m->e.p = (const unsigned char *)(m->val.p ? m->val.p : "");
 		pbj_scalar(&dec, m->f, &m->e);
 		buf_addc(o, ',');
 	}
@@ -204,7 +204,7 @@ static void stream_doc(struct in *in, uint64_t lim)
 			buf_reset(&rec);
 			take_len(in, &rec, lim, toff, f, num, max_record);
 			buf_reset(&dec.out);
-			pbj_message(&dec, recf->msg, (const unsigned char *)rec.p, rec.len,
+			pbj_message(&dec, recf->msg, (const unsigned char *)(rec.p ? rec.p : ""), rec.len,
 			    in_tell(in) - rec.len, 1);
 			out_line(&dec.out);
 			records++;
@@ -250,7 +250,7 @@ static void whole_doc(struct in *in, uint64_t lim)
 	else if (in_take(in, &msg, lim - start))
 		short_message();
 	buf_reset(&dec.out);
-	pbj_message(&dec, top, (const unsigned char *)msg.p, msg.len, start, 0);
+	pbj_message(&dec, top, (const unsigned char *)(msg.p ? msg.p : ""), msg.len, start, 0);
 	out_line(&dec.out);
 	if (!nmetas)
 		return;
