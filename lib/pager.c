@@ -157,6 +157,7 @@ static int resume(void)
 	if (strcmp(s.strategy, strategy_names[o->strategy]))
 		errx(EXIT_USAGE, "%s: a state of -s %s, not -s %s", o->state, s.strategy,
 		     strategy_names[o->strategy]);
+	free((char *)s.strategy);
 	if (!o->output != !s.have_output)
 		errx(EXIT_USAGE, "%s: written %s -o; resume it the same way", o->state,
 		     s.have_output ? "with" : "without");
