@@ -427,10 +427,7 @@ int main(int argc, char **argv)
 	if (!desc || !type || argc - optind > 1)
 		usage(EXIT_USAGE);
 	static struct pb_schema schema;
-	pb_load(&schema, desc);
-	const struct pb_msg *top = pb_find_msg(&schema, type);
-	if (!top)
-		errx(EXIT_USAGE, "%s: no message type %s", desc, type);
+	const struct pb_msg *top = pb_load_type(&schema, desc, type);
 	struct linereader lr = { .f = stdin };
 	if (optind < argc && strcmp(argv[optind], "-")) {
 		fname = argv[optind];

@@ -386,9 +386,7 @@ int main(int argc, char **argv)
 	if (!desc || !type || argc - optind > 1)
 		usage(EXIT_USAGE);
 	static struct pb_schema schema;
-	pb_load(&schema, desc);
-	if (!(top = pb_find_msg(&schema, type)))
-		errx(EXIT_USAGE, "%s: no message type %s", desc, type);
+	top = pb_load_type(&schema, desc, type);
 	if (records) {
 		recf = top_field("--records", records);
 		if (!recf->repeated || recf->type != PBT_MESSAGE || recf->msg->map_entry)

@@ -138,6 +138,8 @@ struct pb_schema {
 	struct pb_enum *enums;
 };
 void pb_load(struct pb_schema *s, const char *path);	/* dies with EXIT_USAGE */
+/* pb_load, then the message type (full name, leading dot or not): dies if there is none */
+const struct pb_msg *pb_load_type(struct pb_schema *s, const char *path, const char *type);
 const struct pb_msg *pb_find_msg(const struct pb_schema *s, const char *name);
 const struct pb_field *pb_field_num(const struct pb_msg *m, uint32_t number);
 const struct pb_field *pb_field_name(const struct pb_msg *m, const char *name, size_t n);

@@ -288,6 +288,15 @@ void pb_load(struct pb_schema *s, const char *path)
 	/* The unpacked set stays: field and enum value names point into it. */
 }
 
+const struct pb_msg *pb_load_type(struct pb_schema *s, const char *path, const char *type)
+{
+	pb_load(s, path);
+	const struct pb_msg *m = pb_find_msg(s, type);
+	if (!m)
+		errx(EXIT_USAGE, "%s: no message type %s", path, type);
+	return m;
+}
+
 const struct pb_field *pb_field_num(const struct pb_msg *m, uint32_t number)
 {
 	if (number < m->ndirect) {
