@@ -55,6 +55,7 @@ static struct {
 	long records;
 	int fault;
 	uint64_t *mask;		/* (maxdepth + 2) rows of npath masks */
+	uint32_t *cursor;	/* per depth: key lookup cursors (xj_key) */
 	struct xjson j;
 	struct buf out, faultjson, fix;
 	char errbuf[160];
@@ -132,7 +133,7 @@ static void json_start(uint32_t key, const XML_Char **atts, const uint64_t *m)
 			flags = XJ_ARRAY;
 	xj_start(&d.j, key, flags);
 	for (int i = 0; atts[i]; i += 2) {
-		uint32_t k = xj_key(&d.j, atts[i], 1);
+		uint32_t k = xj_key(&d.j, atts[i], 1, &d.cursor[d.depth + 1], NULL);
 		if (!xj_isnil(&d.j, k))
 			xj_attr(&d.j, k, atts[i + 1], strlen(atts[i + 1]));
 		else if (!strcmp(atts[i + 1], "true") || !strcmp(atts[i + 1], "1"))
@@ -174,7 +175,7 @@ static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **att
 	}
 	if (!d.capdepth)
 		xj_trim(&d.j);	/* no key ids are held outside a record */
-	uint32_t key = xj_key(&d.j, name, 0);
+	uint32_t key = xj_key(&d.j, name, 0, &d.cursor[d.depth], &d.cursor[d.depth + 1]);
 	const struct xname *nm = xj_name(&d.j, key);
 	uint64_t *pm = d.mask + (size_t)(d.depth - 1) * npath, *m = pm + npath;
 	for (int i = 0; i < npath; i++)
@@ -272,6 +273,13 @@ static void fault_end(const char *json, size_t len)
 	d.fault = 1;
 }
 
+/* Writes the records gathered so far. */
+static void flush_out(void)
+{
+	out_write(d.j.out.p, d.j.out.len);
+	buf_reset(&d.j.out);
+}
+
 static void XMLCALL on_end(void *u, const XML_Char *name)
 {
 	if (d.capdepth) {
@@ -279,7 +287,7 @@ static void XMLCALL on_end(void *u, const XML_Char *name)
 		for (int a = parray; a < npath; a++) {
 			const struct xpath *xp = &path[a];
 			if (arrname[a - parray] && (m[a] >> (xp->n - 1) & 1))
-				xj_emptyarray(&d.j, xj_key(&d.j, arrname[a - parray], 0));
+				xj_emptyarray(&d.j, xj_key(&d.j, arrname[a - parray], 0, NULL, NULL));
 		}
 		xj_end(&d.j);
 		if (d.faultdepth == d.depth) {
@@ -288,9 +296,13 @@ static void XMLCALL on_end(void *u, const XML_Char *name)
 		}
 		if (d.depth == d.capdepth) {
 			d.capdepth = 0;
-			if (!d.capfault && !d.fault) {
-				out_line(&d.j.out);
+			if (d.capfault || d.fault)
+				d.j.out.len = d.j.base;	/* a fault is no record */
+			else {
+				buf_addc(&d.j.out, '\n');
 				d.records++;
+				if (out_unbuffered || d.j.out.len >= BUFSZ)
+					flush_out();
 			}
 		}
 	}
@@ -401,6 +413,7 @@ static int parse_fd(int fd)
 			d.errline = XML_GetCurrentLineNumber(d.p);
 			d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
 		}
+		flush_out();
 		fflush(stdout);
 		warnx("%s:%lu:%lu: %s", d.fname, d.errline, d.errcol, d.errmsg);
 		return EXIT_DATA;
@@ -432,8 +445,11 @@ static void control_line(void)
 		if (fputc(CTL_RS, o.metaf) == EOF || fwrite(b->p, 1, b->len, o.metaf) != b->len ||
 		    fputc('\n', o.metaf) == EOF || fflush(o.metaf) == EOF)
 			err(EXIT_IOERR, "%s", o.metaout);
-	} else if (!o.text)
-		out_ctl(b);
+	} else if (!o.text) {
+		buf_addc(&d.j.out, CTL_RS);
+		buf_add(&d.j.out, b->p, b->len);
+		buf_addc(&d.j.out, '\n');
+	}
 }
 
 static int run(const char *fname)
@@ -467,12 +483,14 @@ static int run(const char *fname)
 		buf_reset(&o.meta[k].val);
 	}
 	int rc = parse_fd(fd);
+	flush_out();
 	XML_ParserFree(d.p);
 	if (fd > 0)
 		close(fd);
 	if (rc)
 		return rc;
 	control_line();
+	flush_out();
 	if (d.fault && !o.quiet)
 		warnx("%s: SOAP fault: %s", d.fname, buf_str(&d.faultjson));
 	return d.fault ? EXIT_FAULT : 0;
@@ -540,6 +558,7 @@ static void setup(const char **arrays, int narray)
 	d.j.render = render;
 	d.j.limit = o.maxrec;
 	d.mask = xcalloc((size_t)(o.maxdepth + 2) * (size_t)npath, sizeof *d.mask);
+	d.cursor = xcalloc((size_t)o.maxdepth + 3, sizeof *d.cursor);
 }
 
 static void add_meta(const char *arg)
@@ -625,6 +644,8 @@ int main(int argc, char *argv[])
 	if (o.metaout && !(o.metaf = fopen(o.metaout, "w")))
 		err(EXIT_IOERR, "%s", o.metaout);
 	out_init();
+	if (!o.text)	/* records are gathered in d.j.out and written in big blocks */
+		setvbuf(stdout, NULL, _IONBF, 0);
 	int rc = 0;
 	if (optind == argc)
 		rc = run("-");

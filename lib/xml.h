@@ -66,6 +66,7 @@ struct xkey {
 	uint32_t json, jsonlen;	/* "key": in keytext */
 	uint32_t canon;		/* the first key with the same JSON: output uses this one */
 	uint32_t stamp, last;	/* scratch of the duplicate check */
+	uint32_t after, first;	/* guesses: the name after this one, its first child */
 	unsigned char attr, nil;
 };
 struct xjent;
@@ -73,7 +74,8 @@ struct xjopen;
 /* render appends the unescaped key of a name: its local name, say, or "@" + it. */
 typedef void xj_render_fn(struct buf *out, const struct xname *nm, int attr);
 struct xjson {
-	struct buf out;		/* the record's JSON */
+	struct buf out;		/* the record's JSON, after those of earlier records */
+	uint32_t base;		/* where the record starts in out */
 	struct buf text;	/* text of the open elements */
 	struct buf scratch;	/* regrouping */
 	struct xjent *ent;	/* children of the open elements, in document order */
@@ -93,8 +95,10 @@ struct xjson {
 enum { XJ_ARRAY = 1 };	/* xj_start flags: a forced array (--array) */
 /* The key of an expat element (attr 0) or attribute name: names with the same JSON
  * key share one id. Ids stay valid until xj_trim, which forgets them all when there
- * are many (call it between records). */
-uint32_t xj_key(struct xjson *x, const char *name, int attr);
+ * are many (call it between records). sib and child (may be NULL) are cursors that
+ * speed up the lookup: a per-depth uint32_t, 0 at first; sib for the name's level,
+ * child for its children's (attributes use the element's child cursor as sib). */
+uint32_t xj_key(struct xjson *x, const char *name, int attr, uint32_t *sib, uint32_t *child);
 void xj_trim(struct xjson *x);
 static inline const struct xname *xj_name(const struct xjson *x, uint32_t key)
 {
@@ -104,10 +108,11 @@ static inline int xj_isnil(const struct xjson *x, uint32_t key)
 {
 	return x->key[key].nil;
 }
+/* A new record at the end of out (the caller empties out when it likes). */
 void xj_begin(struct xjson *x, int keyed);
 static inline int xj_full(const struct xjson *x)
 {
-	return x->out.len + x->text.len + x->keytext.len > x->limit;
+	return x->out.len - x->base + x->text.len + x->keytext.len > x->limit;
 }
 void xj_start(struct xjson *x, uint32_t key, int flags);
 void xj_attr(struct xjson *x, uint32_t key, const char *val, size_t vlen);

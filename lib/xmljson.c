@@ -115,11 +115,17 @@ static uint32_t newkey(struct xjson *x, const char *name, size_t n, int attr, ui
 	for (i = h & (x->keyhcap - 1); x->keyhash[i]; i = (i + 1) & (x->keyhcap - 1))
 		;
 	x->keyhash[i] = k + 1;
-	return kk->canon;
+	return k;
 }
 
-uint32_t xj_key(struct xjson *x, const char *name, int attr)
+/* The raw id of a name: the guess if it is right, else by hash, else a new key. */
+static uint32_t lookup(struct xjson *x, const char *name, int attr, uint32_t guess)
 {
+	if (guess && guess <= x->nkey) {
+		const struct xkey *g = &x->key[guess - 1];
+		if (g->attr == attr && !strcmp(g->name, name))
+			return guess - 1;
+	}
 	size_t n = strlen(name);
 	uint32_t h = namehash(name, n, attr), k;
 	if (x->keyhcap) {
@@ -128,10 +134,33 @@ uint32_t xj_key(struct xjson *x, const char *name, int attr)
 			const struct xkey *kk = &x->key[k - 1];
 			if (kk->hash == h && kk->namelen == n && kk->attr == attr &&
 			    !memcmp(kk->name, name, n))
-				return kk->canon;
+				return k - 1;
 		}
 	}
 	return newkey(x, name, n, attr, h);
+}
+
+/*
+ * Siblings come in the same order record after record, so the key that followed a
+ * name last time is tried first (one strcmp instead of strlen, hash and probe). A
+ * cursor names where the guess is kept: (id + 1) << 1, plus 1 for "its first child".
+ */
+uint32_t xj_key(struct xjson *x, const char *name, int attr, uint32_t *sib, uint32_t *child)
+{
+	uint32_t c = sib ? *sib : 0, r = c >> 1, raw;
+	int ok = r && r <= x->nkey;
+	raw = lookup(x, name, attr, !ok ? 0 : c & 1 ? x->key[r - 1].first : x->key[r - 1].after);
+	if (ok) {		/* (newkey may have moved the keys) */
+		if (c & 1)
+			x->key[r - 1].first = raw + 1;
+		else
+			x->key[r - 1].after = raw + 1;
+	}
+	if (sib)
+		*sib = (raw + 1) << 1;
+	if (child)
+		*child = (raw + 1) << 1 | 1;
+	return x->key[raw].canon;
 }
 
 void xj_trim(struct xjson *x)
@@ -247,7 +276,7 @@ static void flush(struct xjson *x, struct xjopen *e, int exact)
 
 void xj_begin(struct xjson *x, int keyed)
 {
-	buf_reset(&x->out);
+	x->base = (uint32_t)x->out.len;
 	buf_reset(&x->text);
 	x->nent = x->nopen = x->pend = 0;
 	x->keyed = keyed;

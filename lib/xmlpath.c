@@ -5,7 +5,8 @@
  * name, '*', or p:name / p:* where p is bound to a namespace URI (-N p=URI). A path
  * that does not start with '/' is searched anywhere, as if it began with "//".
  * Unprefixed steps match by local name in any namespace: document prefixes never matter.
- * A final "/@attr" (or "/@p:attr") names an attribute, where the caller allows it.
+ * A final "/@attr" (or "/@p:attr") names an attribute, where the caller allows it;
+ * "//@attr" is the attribute of any element.
  *
  * Matching is a Thompson NFA over the stack of open elements: state i means "the first
  * i steps matched"; the set of states of an element is a bit mask computed from its
@@ -66,8 +67,13 @@ const char *xpath_compile(struct xpath *xp, const char *src, const struct xmlns 
 		if (*s == '@') {
 			if (!allow_attr)
 				return "an attribute step is allowed only in --meta";
-			if (s[len] || desc || xp->n == 0)
-				return "the attribute must be the last step, after an element";
+			if (s[len])
+				return "the attribute must be the last step";
+			if (desc || xp->n == 0) {	/* "//@a": of any element */
+				if (xp->n == XPATH_MAXSTEPS)
+					return "too many steps";
+				xp->steps[xp->n++] = (struct xpstep){ .desc = 1 };
+			}
 			const char *err = name_test(&xp->attr, s + 1, len - 1, ns, nns);
 			if (err)
 				return err;
