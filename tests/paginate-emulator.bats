@@ -16,7 +16,7 @@ setup_file() {
 	BOX=$(jq -r .box_id <<<"$info")
 	DIADOC_AUTH=$(jq -r .credentials.diadoc.authorization <<<"$info")
 	PACKET=$(jq -r '.packets[] | select(.name == "big") | .id' <<<"$info")
-	export BOX DIADOC_AUTH PACKET DM_QUERY
+	export BOX DIADOC_AUTH PACKET DM_QUERY MERCURY_CREDS=mercury:mercury-secret PRODUCT_TYPE=5
 }
 
 teardown_file() {
@@ -101,6 +101,72 @@ same_as_truth() {
 		run --separate-stderr env PACKET="$PACKET" paginate -s cursor --token-field next -o out -- "$E/diadoc-packet"
 		assert_success
 		[ "$stderr" = "paginate: stop: no next; 1 pages, $([ $name = empty ] && echo 0 || echo 100) records" ]
+	done
+}
+
+need_xml2ndjson() {
+	command -v xml2ndjson >/dev/null || skip "xml2ndjson is not built yet"
+}
+
+@test "paginate-emulator: Mercury: offsets up to the declared total, 4 pages at once" {
+	need_xml2ndjson
+	run --separate-stderr paginate --page-size 7 --total-field total -P 4 --strict -o out -- "$E/mercury"
+	assert_success
+	[ "$stderr" = "paginate: stop: offset 120 reached the total 120; 18 pages, 120 records" ]
+	same_as_truth out mercury productType=5
+}
+
+@test "paginate-emulator: Mercury: hasMore false ends it; offsetOutOfRangeFault can end it" {
+	need_xml2ndjson
+	emu_ctl 'reset?mercury_has_more=1' -X POST >/dev/null
+	run --separate-stderr paginate --page-size 50 --has-more-field hasMore -o out -- "$E/mercury"
+	assert_success
+	[ "$stderr" = "paginate: stop: hasMore is false; 3 pages, 120 records" ]
+	same_as_truth out mercury productType=5
+	run --separate-stderr paginate --start-offset 500 --end-on-fault offsetOutOfRangeFault -- "$E/mercury"
+	assert_success
+	assert_output ""
+	[ "${stderr##*$'\n'}" = "paginate: stop: fault offsetOutOfRangeFault ends the data; 0 pages, 0 records" ]
+	run --separate-stderr paginate --start-offset 500 -- "$E/mercury"
+	assert_failure 3
+	[[ "$stderr" == *"paginate: page 1: fault offsetOutOfRangeFault: Offset out of range"* ]]
+}
+
+@test "paginate-emulator: Mercury: internalServiceFault, a 503, a closed connection are retried, in parallel" {
+	need_xml2ndjson
+	emu_ctl 'faults?api=mercury&kind=soap_fault&name=internalServiceFault&on=3' -X POST >/dev/null
+	emu_ctl 'faults?api=mercury&kind=http&status=503&on=6' -X POST >/dev/null
+	emu_ctl 'faults?api=mercury&kind=close&on=9' -X POST >/dev/null
+	run --separate-stderr paginate --page-size 10 --total-field total -P 3 --retry-delay 0 \
+		--retry-on-fault internalServiceFault -o out -- "$E/mercury"
+	assert_success
+	[ "$(grep -c 'retry 1 of 5' <<<"$stderr")" = 3 ]
+	same_as_truth out mercury productType=5
+}
+
+@test "paginate-emulator: Mercury: products inserted during the run: the changed total is reported" {
+	need_xml2ndjson
+	emu_ctl 'faults?api=mercury&kind=insert&count=3&on=3' -X POST >/dev/null
+	run --separate-stderr paginate --page-size 20 --total-field total -o out -- "$E/mercury"
+	assert_success
+	[[ "$stderr" == *"paginate: page 3: the declared total changed from 120 to 123"* ]]
+}
+
+@test "paginate-emulator: Mercury: kill -9 during parallel runs, resume: exactly once" {
+	need_xml2ndjson
+	truth=$(emu_ctl truth/mercury -G -d productType=5 | jq -cS . | sort | sha1sum)
+	RANDOM=75
+	for trial in $(seq 1 10); do
+		rm -f st out
+		for attempt in 1 2 3; do
+			paginate --page-size 7 --total-field total -P 4 --state st -o out -q -- "$E/mercury" &
+			pid=$!
+			sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+			kill -9 "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null && break
+		done
+		paginate --page-size 7 --total-field total -P 4 --state st -o out -q -- "$E/mercury"
+		[ "$(jq -cS . out | sort | sha1sum)" = "$truth" ] || fail "trial $trial: records lost or doubled"
 	done
 }
 
