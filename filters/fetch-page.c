@@ -324,7 +324,7 @@ static void parse_url(const char *arg, struct buf *query)
 	if (!u || curl_url_set(u, CURLUPART_URL, arg, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		bad(arg, "not an http or https URL");
+		bad(redact_url(arg), "not an http or https URL");
 	curl_free(scheme);
 	if (query->len) {
 		char *s = NULL;
@@ -522,6 +522,7 @@ int main(int argc, char **argv)
 		rc = EXIT_IOERR;
 	if (o.meta_path && write_meta(rc, attempt, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
+	buf_free(&m);
 	curl_easy_cleanup(h);
 	return rc;
 }

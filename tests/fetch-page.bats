@@ -269,6 +269,26 @@ teardown() {
 	assert_output '[{"content-encoding":"gzip"},3400]'
 }
 
+@test "fetch-page: -L follows a redirect; without it a 302 is permanent (69)" {
+	run --separate-stderr fetch-page "$FXU/redirect"
+	assert_failure 69
+	assert_equal "$stderr" "fetch-page: $FXU/redirect: HTTP 302 Found; body: moved (-L follows redirects)"
+	run fetch-page -L --meta-out meta.json "$FXU/redirect"
+	assert_success
+	assert_equal "$output" "$(yes 'compressed hello' | head -n 200)"
+	run jq -r .url meta.json
+	assert_output "$FXU/gzip"
+}
+
+@test "fetch-page: --progress shows bytes and rate on a terminal, nothing elsewhere" {
+	run script -qec "fetch-page --progress -o /dev/null '$FXU/big?mib=8'" /dev/null
+	assert_success
+	assert_output --partial "fetch-page: 8.0 MiB of 8.0 MiB"
+	run --separate-stderr fetch-page --progress -o /dev/null "$FXU/big?mib=8"
+	assert_success
+	assert_equal "$stderr" ""
+}
+
 @test "fetch-page: TLS verified with --cacert, refused (69) without it, -k explicit" {
 	"$ROOT/tests/emulator/run" --tls --tls-cert cert.pem >tls.out 2>tls.err </dev/null 3>&- &
 	BG_PIDS=$!
@@ -384,6 +404,7 @@ teardown() {
 }
 
 @test "fetch-page: memory stays flat for a 256 MiB body" {
+	! grep -q __asan_init "$(command -v fetch-page)" || skip "a sanitizer build: its shadow memory is not ours"
 	run peak_rss_kib fetch-page "$FXU/big?mib=256"
 	[ "$output" -lt 16384 ] || fail "peak RSS $output KiB"
 }
