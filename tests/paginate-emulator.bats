@@ -16,7 +16,9 @@ setup_file() {
 	BOX=$(jq -r .box_id <<<"$info")
 	DIADOC_AUTH=$(jq -r .credentials.diadoc.authorization <<<"$info")
 	PACKET=$(jq -r '.packets[] | select(.name == "big") | .id' <<<"$info")
+	DV_SESSION=$(jq -r .session_id <<<"$info")
 	export BOX DIADOC_AUTH PACKET DM_QUERY MERCURY_CREDS=mercury:mercury-secret PRODUCT_TYPE=5
+	export DV_CREDS=docsvision:dv-secret DV_SESSION
 }
 
 teardown_file() {
@@ -167,6 +169,20 @@ need_xml2ndjson() {
 		done
 		paginate --page-size 7 --total-field total -P 4 --state st -o out -q -- "$E/mercury"
 		[ "$(jq -cS . out | sort | sha1sum)" = "$truth" ] || fail "trial $trial: records lost or doubled"
+	done
+}
+
+@test "paginate-emulator: DocsVision: page 1 opens the cursor, declares the count and the id; 3 at once" {
+	need_xml2ndjson
+	for card in $(emu_ctl info | jq -r '.cards[] | "\(.id):\(.rows):\(.pages)"'); do
+		IFS=: read -r CARD rows pages <<<"$card"
+		export CARD
+		run --separate-stderr paginate -s pages --page-count-field pages --token-field cursor -P 3 \
+			-o out -- "$E/docsvision"
+		echo "$stderr"	# shown if the test fails
+		assert_success
+		[ "$stderr" = "paginate: stop: page count $pages reached; $((pages ? pages : 1)) pages, $rows records" ]
+		[ "$rows" = 0 ] || same_as_truth out docsvision "card=$CARD"
 	done
 }
 
