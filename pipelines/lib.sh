@@ -52,8 +52,11 @@ pp_need() { [ "$1" -ge 2 ] || pp_usage_error "$2: needs an argument"; }
 # pp_int OPTION VALUE MIN [MAX]: a whole number in range, else a usage error.
 pp_int() {
 	[[ $2 =~ ^[0-9]+$ ]] && [ "${#2}" -le 12 ] && [ "$2" -ge "$3" ] &&
-		{ [ -z "${4:-}" ] || [ "$2" -le "$4" ]; } ||
-		pp_usage_error "$1 $2: not a whole number${4:+ from $3 to $4}${4:- of at least $3}"
+		{ [ -z "${4:-}" ] || [ "$2" -le "$4" ]; } && return 0
+	if [ -n "${4:-}" ]; then
+		pp_usage_error "$1 $2: not a whole number from $3 to $4"
+	fi
+	pp_usage_error "$1 $2: not a whole number of at least $3"
 }
 pp_secs() { [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] || pp_usage_error "$1 $2: not a number of seconds"; }
 
