@@ -1,12 +1,13 @@
 /*
  * xml2ndjson — XML to NDJSON, streaming, in flat memory.
  *
- * expat's SAX events drive everything: each element matching --records PATH is built
- * as a small tree (lib/xmltree.c) and written as one JSON line when it ends, so only
- * one record is ever held; without --records the whole document is one line. Paths
- * (lib/xmlpath.c) are matched as the elements open, by namespace URI and local name.
- * --meta values outside the records, and a SOAP 1.1/1.2 Fault, end the document's
- * output as one control line (HACKING.md); --text streams one element's raw text.
+ * expat's SAX events drive everything. Paths (lib/xmlpath.c) are matched as elements
+ * open, by namespace URI and local name, one bit mask per path and depth. Inside an
+ * element matching --records PATH, events become JSON at once (lib/xmljson.c), and the
+ * record is one line when it ends, so only one record is ever held; without --records
+ * the whole document is one line. --meta values, and a SOAP 1.1/1.2 Fault (lib/
+ * xmlfault.c), end the document's output as one control line (HACKING.md); --text
+ * streams one element's raw text. Input, encodings and UTF-8 repair: lib/xmlin.c.
  * Hostile input: no external entities, expat's amplification limits, a depth limit, a
  * record size limit, and a limit on tokens expat would otherwise buffer whole.
  */
@@ -18,11 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cJSON.h>
 #include "pagepull.h"
 #include "xml.h"
 
-#define BUFSZ (64 * 1024)
+#define BUFSZ (64 * 1024)	/* output is written in blocks of this size */
 
 /* path[] holds, in this order: records, text, the two SOAP Faults, metas, arrays. */
 enum { P_RECORDS, P_TEXT, P_FAULT11, P_FAULT12, P_META };
@@ -57,12 +57,11 @@ static struct {
 	uint64_t *mask;		/* (maxdepth + 2) rows of npath masks */
 	uint32_t *cursor;	/* per depth: key lookup cursors (xj_key) */
 	struct xjson j;
-	struct buf out, faultjson, fix;
+	struct buf out, faultjson;
 	char errbuf[160];
 	const char *errmsg;
 	unsigned long errline, errcol;
-	size_t bad;
-	unsigned long long fed;	/* bytes given to expat: after repairs, not as read */
+	struct xmlin in;
 } d;
 
 static void usage(FILE *f, int status)
@@ -71,6 +70,15 @@ static void usage(FILE *f, int status)
 	      "                  [--meta NAME=PATH]... [--meta-out FILE] [--text PATH] [--qualified]\n"
 	      "                  [--max-depth N] [--max-record-bytes N] [FILE...]\n", f);
 	exit(status);
+}
+
+static void bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	usage(stderr, EXIT_USAGE);
 }
 
 /* Stops the parser with our own error at the current position. */
@@ -93,29 +101,6 @@ static void drop_path(int i)
 {
 	for (long k = 0; k <= o.maxdepth + 1; k++)
 		d.mask[k * npath + i] = 0;
-}
-
-/* The JSON key of an element or attribute: its local name, or with --qualified and a
- * namespace, "p:local" (p bound by -N) or "{URI}local"; "@" first for an attribute. */
-static void render(struct buf *b, const struct xname *nm, int attr)
-{
-	if (attr)
-		buf_addc(b, '@');
-	if (o.qualified && nm->urilen) {
-		size_t i;
-		for (i = 0; i < o.nns; i++)
-			if (strlen(o.ns[i].uri) == nm->urilen && !memcmp(o.ns[i].uri, nm->uri, nm->urilen))
-				break;
-		if (i < o.nns) {
-			buf_adds(b, o.ns[i].prefix);
-			buf_addc(b, ':');
-		} else {
-			buf_addc(b, '{');
-			buf_add(b, nm->uri, nm->urilen);
-			buf_addc(b, '}');
-		}
-	}
-	buf_add(b, nm->local, nm->loclen);
 }
 
 static void check_size(void)
@@ -207,69 +192,11 @@ static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **att
 		d.textdepth = d.depth;
 }
 
-/* The member of JSON object o whose key's local part is name (an array: its first). */
-static const cJSON *member(const cJSON *o, const char *name)
-{
-	for (const cJSON *c = cJSON_IsObject(o) ? o->child : NULL; c; c = c->next) {
-		const char *k = c->string, *l = k + strlen(k);
-		while (l > k && l[-1] != ':' && l[-1] != '}')
-			l--;
-		if (*k != '@' && !strcmp(l, name))
-			return cJSON_IsArray(c) ? c->child : c;
-	}
-	return NULL;
-}
-
-/* The text of an element's JSON: the string, or an object's "#text". */
-static void text_json(struct buf *b, const cJSON *v)
-{
-	if (cJSON_IsObject(v))
-		v = cJSON_GetObjectItemCaseSensitive(v, "#text");
-	if (cJSON_IsString(v))
-		json_cstr(b, v->valuestring);
-	else
-		buf_add(b, "null", 4);
-}
-
-/* {"code","string","name","detail"} of a Fault element's JSON, into d.faultjson. */
+/* A Fault element ended: its summary into d.faultjson. */
 static void fault_end(const char *json, size_t len)
 {
-	cJSON *f = cJSON_ParseWithLength(json, len);
-	const cJSON *code, *str, *det, *first = NULL;
-	if (!f)
-		errx(EXIT_IOERR, "out of memory");
-	if (d.v12) {
-		code = member(member(f, "Code"), "Value");
-		str = member(member(f, "Reason"), "Text");
-		det = member(f, "Detail");
-	} else {
-		code = member(f, "faultcode");
-		str = member(f, "faultstring");
-		det = member(f, "detail");
-	}
-	for (const cJSON *c = cJSON_IsObject(det) ? det->child : NULL; c && !first; c = c->next)
-		if (*c->string != '@' && *c->string != '#')
-			first = c;
-	struct buf *b = &d.faultjson;
-	buf_reset(b);
-	buf_adds(b, "{\"code\":");
-	text_json(b, code);
-	buf_adds(b, ",\"string\":");
-	text_json(b, str);
-	buf_adds(b, ",\"name\":");
-	if (first) {
-		const char *k = first->string, *l = k + strlen(k);
-		while (l > k && l[-1] != ':' && l[-1] != '}')
-			l--;
-		json_cstr(b, l);
-	} else
-		text_json(b, code);
-	buf_adds(b, ",\"detail\":");
-	char *dj = det ? cJSON_PrintUnformatted(det) : NULL;
-	buf_adds(b, dj ? dj : "null");
-	cJSON_free(dj);
-	buf_addc(b, '}');
-	cJSON_Delete(f);
+	buf_reset(&d.faultjson);
+	xmlfault_json(&d.faultjson, json, len, d.v12);
 	d.fault = 1;
 }
 
@@ -344,81 +271,27 @@ static int XMLCALL on_extent(XML_Parser p, const XML_Char *ctx, const XML_Char *
 	return XML_STATUS_ERROR;
 }
 
-/* Feeds n bytes at b (from XML_GetBuffer) to expat, repairing invalid UTF-8 first;
- * an incomplete sequence at the end is kept in tail[] for the next chunk. */
-static int feed(char *b, size_t n, int final, int repair, char *tail, size_t *ntail)
-{
-	size_t t, ok = repair ? xmlin_utf8_valid(b, n, &t) : n;
-	*ntail = 0;
-	if (ok == n) {
-		d.fed += n;
-		return XML_ParseBuffer(d.p, (int)n, final);
-	}
-	if (ok + t == n && !final) {
-		memcpy(tail, b + ok, t);
-		*ntail = t;
-		d.fed += ok;
-		return XML_ParseBuffer(d.p, (int)ok, 0);
-	}
-	size_t bad = d.bad;
-	buf_reset(&d.fix);
-	size_t used = xmlin_utf8_repair(&d.fix, b, n, final, &d.bad);
-	memcpy(tail, b + used, n - used);
-	*ntail = n - used;
-	if (d.bad > bad && !o.quiet)
-		utf8_note_invalid();
-	d.fed += d.fix.len;
-	return XML_Parse(d.p, d.fix.p, (int)d.fix.len, final);
-}
-
 /* Parses the document on fd; 0, or an exit status with the error reported. */
 static int parse_fd(int fd)
 {
-	char tail[4];
-	size_t ntail = 0;
-	int repair = -1, final = 0;
-	d.fed = 0;
-	while (!final) {
-		char *b = XML_GetBuffer(d.p, BUFSZ);
-		if (!b)
-			errx(EXIT_IOERR, "out of memory");
-		size_t n = ntail;
-		memcpy(b, tail, ntail);
-		do {		/* the first chunk must show the XML declaration */
-			ssize_t r = read(fd, b + n, BUFSZ - n);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				warn("%s", d.fname);
-				return EXIT_IOERR;
-			}
-			final = r == 0;
-			n += (size_t)r;
-		} while (repair < 0 && !final && n < 512 && !memchr(b, '>', n));
-		if (repair < 0)
-			repair = xmlin_is_utf8(b, n);
-		if (feed(b, n, final, repair, tail, &ntail) != XML_STATUS_OK)
-			break;
-		XML_Index at = XML_GetCurrentByteIndex(d.p);
-		if (at >= 0 && d.fed - (unsigned long long)at > o.maxrec) {
-			d.errline = XML_GetCurrentLineNumber(d.p);
-			d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
-			d.errmsg = "token larger than --max-record-bytes";
-			break;
-		}
+	int r = xmlin_parse(&d.in, d.p, fd);
+	if (r < 0) {
+		warn("%s", d.fname);
+		return EXIT_IOERR;
 	}
-	if (!final || XML_GetErrorCode(d.p) != XML_ERROR_NONE) {
-		if (!d.errmsg) {
-			d.errmsg = XML_ErrorString(XML_GetErrorCode(d.p));
-			d.errline = XML_GetCurrentLineNumber(d.p);
-			d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
-		}
-		flush_out();
-		fflush(stdout);
-		warnx("%s:%lu:%lu: %s", d.fname, d.errline, d.errcol, d.errmsg);
-		return EXIT_DATA;
+	if (r == 0)
+		return 0;
+	if (!d.errmsg) {
+		d.errmsg = d.in.toolong ? "token larger than --max-record-bytes" :
+			   XML_ErrorString(XML_GetErrorCode(d.p));
+		d.errline = XML_GetCurrentLineNumber(d.p);
+		d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
 	}
-	return 0;
+	if (d.capdepth)
+		d.j.out.len = d.j.base;	/* the unfinished record */
+	flush_out();
+	warnx("%s:%lu:%lu: %s", d.fname, d.errline, d.errcol, d.errmsg);
+	return EXIT_DATA;
 }
 
 /* After a document: the control line (metas, fault, record count) where it belongs. */
@@ -506,20 +379,16 @@ static size_t number(const char *opt, const char *s, size_t min, size_t max)
 		if (sh > 0 && v <= (~0ULL >> sh))
 			v <<= sh, end++;
 	}
-	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
-		warnx("%s: not a number from %zu to %zu: %s", opt, min, max, s);
-		usage(stderr, EXIT_USAGE);
-	}
+	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+		bad_usage("%s: not a number from %zu to %zu: %s", opt, min, max, s);
 	return (size_t)v;
 }
 
 static void compile(int i, const char *src, int allow_attr)
 {
 	const char *why = xpath_compile(&path[i], src, o.ns, o.nns, allow_attr);
-	if (why) {
-		warnx("%s: %s", src, why);
-		usage(stderr, EXIT_USAGE);
-	}
+	if (why)
+		bad_usage("%s: %s", src, why);
 }
 
 /* Compiles every path once all -N bindings are known. */
@@ -543,19 +412,13 @@ static void setup(const char **arrays, int narray)
 		compile(P_META + k, o.meta[k].src, 1);
 	for (int k = 0; k < narray; k++) {
 		compile(parray + k, arrays[k], 0);
-		const struct xpstep *st = &path[parray + k].steps[path[parray + k].n - 1];
-		if (path[parray + k].n < 2 || st->desc || !st->local)
-			continue;	/* no parent to hang an empty array on */
-		struct buf name = { 0 };
-		if (st->uri && st->urilen) {
-			buf_add(&name, st->uri, st->urilen);
-			buf_addc(&name, XNS_SEP);
-		}
-		buf_add(&name, st->local, st->loclen);
-		arrname[k] = xstrdup(buf_str(&name));
-		buf_free(&name);
+		arrname[k] = xpath_child_name(&path[parray + k]);
 	}
-	d.j.render = render;
+	d.in.maxtoken = o.maxrec;
+	d.in.quiet = o.quiet;
+	d.j.qualified = o.qualified;
+	d.j.ns = o.ns;
+	d.j.nns = o.nns;
 	d.j.limit = o.maxrec;
 	d.mask = xcalloc((size_t)(o.maxdepth + 2) * (size_t)npath, sizeof *d.mask);
 	d.cursor = xcalloc((size_t)o.maxdepth + 3, sizeof *d.cursor);
@@ -564,18 +427,14 @@ static void setup(const char **arrays, int narray)
 static void add_meta(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
-	if (!eq || eq == arg || !eq[1]) {
-		warnx("--meta: not NAME=PATH: %s", arg);
-		usage(stderr, EXIT_USAGE);
-	}
+	if (!eq || eq == arg || !eq[1])
+		bad_usage("--meta: not NAME=PATH: %s", arg);
 	char *name = xstrndup(arg, (size_t)(eq - arg));
 	int bad = !strcmp(name, "records") || !strcmp(name, "fault");
 	for (int k = 0; k < o.nmeta; k++)
 		bad |= !strcmp(o.meta[k].name, name);
-	if (bad) {
-		warnx("--meta: name already used: %s", name);
-		usage(stderr, EXIT_USAGE);
-	}
+	if (bad)
+		bad_usage("--meta: name already used: %s", name);
 	o.meta = xrealloc(o.meta, (size_t)(o.nmeta + 1) * sizeof *o.meta);
 	o.meta[o.nmeta++] = (struct meta){ .name = name, .src = eq + 1 };
 }
@@ -584,10 +443,8 @@ static void add_ns(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg || memchr(arg, ':', (size_t)(eq - arg)) ||
-	    o.nns == sizeof o.ns / sizeof o.ns[0]) {
-		warnx("-N: not PREFIX=URI: %s", arg);
-		usage(stderr, EXIT_USAGE);
-	}
+	    o.nns == sizeof o.ns / sizeof o.ns[0])
+		bad_usage("-N: not PREFIX=URI: %s", arg);
 	o.ns[o.nns].prefix = xstrndup(arg, (size_t)(eq - arg));
 	o.ns[o.nns++].uri = eq + 1;
 }
@@ -631,14 +488,10 @@ int main(int argc, char *argv[])
 		default: usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (o.text && o.records) {
-		warnx("--text and --records exclude each other");
-		usage(stderr, EXIT_USAGE);
-	}
-	if (o.text && o.nmeta && !o.metaout) {
-		warnx("--meta with --text needs --meta-out FILE");
-		usage(stderr, EXIT_USAGE);
-	}
+	if (o.text && o.records)
+		bad_usage("--text and --records exclude each other");
+	if (o.text && o.nmeta && !o.metaout)
+		bad_usage("--meta with --text needs --meta-out FILE");
 	o.wholedoc = !o.records && !o.text;
 	setup(arrays, narray);
 	if (o.metaout && !(o.metaf = fopen(o.metaout, "w")))

@@ -50,6 +50,9 @@ static inline int xpath_matched(const struct xpath *xp, uint64_t mask)
 	return (int)(mask >> xp->n & 1);
 }
 int xpath_attr_match(const struct xpath *xp, const struct xname *nm);
+/* The expat name of the path's last step, if it is a named child step ("/a/p:b"); else
+ * NULL (malloc'ed). */
+char *xpath_child_name(const struct xpath *xp);
 
 /*
  * xmljson.c: XML elements to JSON as they stream by, for one record at a time: keys by
@@ -71,8 +74,6 @@ struct xkey {
 };
 struct xjent;
 struct xjopen;
-/* render appends the unescaped key of a name: its local name, say, or "@" + it. */
-typedef void xj_render_fn(struct buf *out, const struct xname *nm, int attr);
 struct xjson {
 	struct buf out;		/* the record's JSON, after those of earlier records */
 	uint32_t base;		/* where the record starts in out */
@@ -89,7 +90,9 @@ struct xjson {
 	uint32_t nkey, capkey, keyhcap;
 	uint32_t *keyhash, *canonhash;	/* name → key; JSON → canonical key (id + 1) */
 	struct buf keytext;
-	xj_render_fn *render;
+	int qualified;		/* keys: "p:local" or "{URI}local" for names in a namespace */
+	const struct xmlns *ns;	/* the prefixes p */
+	size_t nns;
 	size_t limit;		/* xj_full() when a record needs more bytes than this */
 };
 enum { XJ_ARRAY = 1 };	/* xj_start flags: a forced array (--array) */
@@ -128,6 +131,10 @@ static inline void xj_chars(struct xjson *x, const char *s, size_t n)
 void xj_emptyarray(struct xjson *x, uint32_t key);	/* "key":[] unless it has one */
 void xj_end(struct xjson *x);	/* after the root's end, x->out holds the record */
 
+/* xmlfault.c: {"code","string","name","detail"} of a SOAP Fault element's JSON (v12:
+ * SOAP 1.2, else 1.1), appended to b. */
+void xmlfault_json(struct buf *b, const char *json, size_t len, int v12);
+
 /*
  * xmlin.c: the input side. xmlin_is_utf8 tells from a document's first bytes (BOM,
  * XML declaration) whether it is UTF-8, so that invalid bytes can be repaired to U+FFFD
@@ -142,5 +149,18 @@ size_t xmlin_utf8_valid(const char *s, size_t n, size_t *tail);
  * final, stops before an incomplete sequence at the end. Returns the bytes consumed. */
 size_t xmlin_utf8_repair(struct buf *b, const char *s, size_t n, int final, size_t *bad);
 int XMLCALL xmlin_unknown_encoding(void *data, const XML_Char *name, XML_Encoding *info);
+
+struct xmlin {
+	size_t maxtoken;	/* set by the caller: most input expat may hold unparsed */
+	int quiet;		/* set by the caller: no warning about invalid UTF-8 */
+	int toolong;		/* the parse stopped at a token longer than maxtoken */
+	size_t bad;		/* invalid UTF-8 bytes replaced so far */
+	int repair;
+	unsigned long long fed;	/* bytes given to expat: after repairs, not as read */
+	struct buf fix;
+};
+/* Parses all of fd: 0 when the document is complete and well-formed, 1 when the parse
+ * stopped (expat's error, or toolong), -1 on a read error (errno says why). */
+int xmlin_parse(struct xmlin *in, XML_Parser p, int fd);
 
 #endif

@@ -9,12 +9,17 @@
  * (a Cyrillic field pasted in windows-1251) is better served by U+FFFD and a warning, so
  * the caller checks each chunk with xmlin_utf8_valid (a fast scan, ASCII eight bytes at
  * a time) and only rewrites a chunk that holds invalid bytes.
+ *
+ * xmlin_parse is xmlwf's loop (XML_GetBuffer, read, XML_ParseBuffer) with that repair
+ * and one more guard: expat buffers an unfinished token whole, so the input it holds
+ * beyond its last event is bounded.
  */
 #include <errno.h>
 #include <iconv.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "pagepull.h"
 #include "xml.h"
 
@@ -141,4 +146,71 @@ int XMLCALL xmlin_unknown_encoding(void *data, const XML_Char *name, XML_Encodin
 	info->convert = NULL;
 	info->release = NULL;
 	return ok ? XML_STATUS_OK : XML_STATUS_ERROR;
+}
+
+#define CHUNK (64 * 1024)
+
+/* Feeds n bytes at b (from XML_GetBuffer) to expat, repairing invalid UTF-8 first;
+ * an incomplete sequence at the end is kept in tail[] for the next chunk. */
+static int feed(struct xmlin *in, XML_Parser p, char *b, size_t n, int final, char *tail,
+		size_t *ntail)
+{
+	size_t t = 0, ok = in->repair ? xmlin_utf8_valid(b, n, &t) : n;
+	*ntail = 0;
+	if (ok == n) {
+		in->fed += n;
+		return XML_ParseBuffer(p, (int)n, final);
+	}
+	if (ok + t == n && !final) {
+		memcpy(tail, b + ok, t);
+		*ntail = t;
+		in->fed += ok;
+		return XML_ParseBuffer(p, (int)ok, 0);
+	}
+	size_t bad = in->bad;
+	buf_reset(&in->fix);
+	size_t used = xmlin_utf8_repair(&in->fix, b, n, final, &in->bad);
+	memcpy(tail, b + used, n - used);
+	*ntail = n - used;
+	if (in->bad > bad && !in->quiet)
+		utf8_note_invalid();
+	in->fed += in->fix.len;
+	return XML_Parse(p, in->fix.p, (int)in->fix.len, final);
+}
+
+int xmlin_parse(struct xmlin *in, XML_Parser p, int fd)
+{
+	char tail[4];
+	size_t ntail = 0;
+	int final = 0;
+	in->repair = -1;
+	in->fed = 0;
+	in->toolong = 0;
+	while (!final) {
+		char *b = XML_GetBuffer(p, CHUNK);
+		if (!b)
+			return 1;
+		size_t n = ntail;
+		memcpy(b, tail, ntail);
+		do {		/* the first chunk must show the XML declaration */
+			ssize_t r = read(fd, b + n, CHUNK - n);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -1;
+			final = r == 0;
+			n += (size_t)r;
+		} while (in->repair < 0 && !final && n < 512 && !memchr(b, '>', n));
+		if (in->repair < 0)
+			in->repair = xmlin_is_utf8(b, n);
+		if (feed(in, p, b, n, final, tail, &ntail) != XML_STATUS_OK)
+			return 1;
+		/* expat holds an unfinished token (a name, an attribute value) whole */
+		XML_Index at = XML_GetCurrentByteIndex(p);
+		if (at >= 0 && in->fed - (unsigned long long)at > in->maxtoken) {
+			in->toolong = 1;
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -41,6 +41,30 @@ struct xjopen {
 
 /* ---- keys ---- */
 
+/* The key of an element or attribute: its local name, or with qualified and a
+ * namespace, "p:local" (p bound to the URI by ns) or "{URI}local"; "@" first for an
+ * attribute. */
+static void render(const struct xjson *x, struct buf *b, const struct xname *nm, int attr)
+{
+	if (attr)
+		buf_addc(b, '@');
+	if (x->qualified && nm->urilen) {
+		size_t i;
+		for (i = 0; i < x->nns; i++)
+			if (strlen(x->ns[i].uri) == nm->urilen && !memcmp(x->ns[i].uri, nm->uri, nm->urilen))
+				break;
+		if (i < x->nns) {
+			buf_adds(b, x->ns[i].prefix);
+			buf_addc(b, ':');
+		} else {
+			buf_addc(b, '{');
+			buf_add(b, nm->uri, nm->urilen);
+			buf_addc(b, '}');
+		}
+	}
+	buf_add(b, nm->local, nm->loclen);
+}
+
 static uint32_t namehash(const char *s, size_t n, int attr)
 {
 	uint64_t a = 0, b = 0;
@@ -106,7 +130,7 @@ static uint32_t newkey(struct xjson *x, const char *name, size_t n, int attr, ui
 	kk->nil = attr && !strcmp(name, XSI_NIL_NAME);
 	xname_split(&kk->nm, kk->name);
 	struct buf key = { 0 };
-	x->render(&key, &kk->nm, attr);
+	render(x, &key, &kk->nm, attr);
 	kk->json = (uint32_t)x->keytext.len;
 	json_key(&x->keytext, key.p, key.len);
 	kk->jsonlen = (uint32_t)(x->keytext.len - kk->json);

@@ -141,3 +141,18 @@ void xname_split(struct xname *nm, const char *name)
 	}
 	nm->loclen = strlen(nm->local);
 }
+
+char *xpath_child_name(const struct xpath *xp)
+{
+	const struct xpstep *st = &xp->steps[xp->n - 1];
+	if (xp->n < 2 || st->desc || !st->local)
+		return NULL;
+	struct buf name = { 0 };
+	if (st->uri && st->urilen) {
+		buf_add(&name, st->uri, st->urilen);
+		buf_addc(&name, XNS_SEP);
+	}
+	buf_add(&name, st->local, st->loclen);
+	buf_str(&name);
+	return name.p;
+}
