@@ -86,17 +86,21 @@ def reason(status):
 
 # Text and attribute escaping. '>' is escaped too so that ']]>' in data stays legal, and CR as
 # a character reference because a parser would otherwise normalise a literal CR to LF.
-_XML_TEXT = str.maketrans({'&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;'})
-_XML_ATTR = str.maketrans({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;',
-                           '\r': '&#13;', '\n': '&#10;', '\t': '&#9;'})
-
-
+# Chained str.replace: several times faster than str.translate with a dict.
 def xesc(s):
-    return s.translate(_XML_TEXT)
+    if '&' in s:
+        s = s.replace('&', '&amp;')
+    if '<' in s:
+        s = s.replace('<', '&lt;')
+    if '>' in s:
+        s = s.replace('>', '&gt;')
+    if '\r' in s:
+        s = s.replace('\r', '&#13;')
+    return s
 
 
 def xattr(s):
-    return s.translate(_XML_ATTR)
+    return xesc(s).replace('"', '&quot;').replace('\n', '&#10;').replace('\t', '&#9;')
 
 
 def basic_ok(req, user, password):

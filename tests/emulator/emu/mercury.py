@@ -40,10 +40,15 @@ def fault(name, message, status=500):
     return Response(status, XML_CT, body.encode(), kind='xml')
 
 
-def _when(r, base_minutes):
-    # ISO dateTime with a +03:00/+04:00 offset, as the registry prints them.
-    t = datetime.datetime(2011, 5, 23, 10, 35, 8) + datetime.timedelta(minutes=base_minutes)
-    return t.strftime('%Y-%m-%dT%H:%M:%S') + r.choice(('+03:00', '+04:00'))
+@functools.lru_cache(maxsize=8192)
+def _day(d):
+    return (datetime.date(2011, 5, 23) + datetime.timedelta(days=d)).isoformat()
+
+
+def _when(r, minutes):
+    # ISO dateTime with a +03:00/+04:00 offset, as the registry prints them; from 2011-05-23T10:35:08.
+    d, m = divmod(minutes + 635, 1440)
+    return '%sT%02d:%02d:08%s' % (_day(d), m // 60, m % 60, r.choice(('+03:00', '+04:00')))
 
 
 @functools.lru_cache(maxsize=50000)
@@ -72,28 +77,37 @@ def product(seed, ptype, key):
     return tuple(f)
 
 
+def _tags(variant):
+    """{field: (open, close, empty)} for one namespace spelling of a product's children."""
+    out = {}
+    for n in BS_FIELDS + ('name', 'code', 'englishName', 'productType'):
+        base = n in BS_FIELDS
+        if variant == 0:
+            q, decl = ('bs:' if base else 'dt:') + n, ''
+        elif variant == 1:
+            q, decl = ('base:' if base else 'dt:') + n, ''
+        else:
+            q, decl = n, ' xmlns="%s"' % NS_BS if base else ''
+        out[n] = ('<%s%s>' % (q, decl), '</%s>' % q, '<%s%s/>' % (q, decl))
+    return out
+
+
+# Variant 0 uses the prefixes of the response element; variant 1 re-declares dt and binds the
+# base namespace to another prefix; variant 2 makes dt the default namespace.
+VARIANTS = [('<dt:product>', '</dt:product>', _tags(0)),
+            ('<dt:product xmlns:dt="%s" xmlns:base="%s">' % (NS_DT, NS_BS), '</dt:product>', _tags(1)),
+            ('<product xmlns="%s">' % NS_DT, '</product>', _tags(2))]
+
+
 @functools.lru_cache(maxsize=50000)
 def product_xml(seed, ptype, key):
-    """The product's XML. Variant 0 uses the prefixes of the response element; variant 1
-    re-declares dt and binds bs to another prefix; variant 2 makes dt the default namespace."""
+    """The product's XML in one of the three namespace spellings, chosen by the record."""
     f = product(seed, ptype, key)
-    variant = D.rng(seed, 'mercury-ns', ptype, key).randrange(3)
-    if variant == 0:
-        open_, close, p = '<dt:product>', '</dt:product>', lambda n: ('bs:' if n in BS_FIELDS else 'dt:') + n
-        decl = lambda n: ''
-    elif variant == 1:
-        open_ = '<dt:product xmlns:dt="%s" xmlns:base="%s">' % (NS_DT, NS_BS)
-        close, p = '</dt:product>', lambda n: ('base:' if n in BS_FIELDS else 'dt:') + n
-        decl = lambda n: ''
-    else:
-        open_, close, p = '<product xmlns="%s">' % NS_DT, '</product>', lambda n: n
-        decl = lambda n: ' xmlns="%s"' % NS_BS if n in BS_FIELDS else ''
+    open_, close, tags = VARIANTS[D.rng(seed, 'mercury-ns', ptype, key).randrange(3)]
     out = [open_]
     for n, v in f:
-        if v is None:
-            out.append('<%s%s/>' % (p(n), decl(n)))
-        else:
-            out.append('<%s%s>%s</%s>' % (p(n), decl(n), xesc(v), p(n)))
+        t = tags[n]
+        out.append(t[2] if v is None else t[0] + xesc(v) + t[1])
     out.append(close)
     return '\n'.join(out).encode()
 

@@ -95,6 +95,13 @@ class Listener:
         self.open.set()
 
 
+class Headers(dict):
+    """Request headers by lower-case name; get() takes any case (repeated headers joined by ', ')."""
+
+    def get(self, k, default=None):
+        return dict.get(self, k.lower(), default)
+
+
 def _shut(s, close=True):
     try:
         s.shutdown(socket.SHUT_RDWR)
@@ -137,6 +144,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def parse_request(self):
+        """The request line and headers. Replaces BaseHTTPRequestHandler's, whose email-package
+        header parser was a third of the time of a small request."""
+        line = str(self.raw_requestline, 'iso-8859-1').rstrip('\r\n')
+        self.requestline = line
+        parts = line.split()
+        if len(parts) != 3 or not parts[2].startswith('HTTP/1.'):
+            self.close_connection = True
+            self.send_error(400, 'Bad request line %r' % line[:100])
+            return False
+        self.command, self.path, self.request_version = parts
+        h = Headers()
+        while True:
+            raw = self.rfile.readline(65537)
+            if raw in (b'\r\n', b'\n', b''):
+                break
+            k, sep, v = raw.decode('iso-8859-1').partition(':')
+            if not sep or len(raw) > 65536 or len(h) > 200:
+                self.close_connection = True
+                self.send_error(400, 'Bad header line')
+                return False
+            k, v = k.strip().lower(), v.strip()
+            h[k] = h[k] + ', ' + v if k in h else v
+        self.headers = h
+        conn = h.get('Connection', '').lower()
+        self.close_connection = 'close' in conn or (parts[2] == 'HTTP/1.0' and 'keep-alive' not in conn)
+        if h.get('Expect', '').lower() == '100-continue' and parts[2] != 'HTTP/1.0':
+            self.request.sendall(b'HTTP/1.1 100 Continue\r\n\r\n')
+        return True
 
     def do_GET(self):
         self.dispatch()
