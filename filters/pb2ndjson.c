@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include "pagepull.h"
 
-#define BLOCK (1u << 16)
+#define BLOCK (1u << 18)
 
 static const char usage_text[] =
 "usage: pb2ndjson -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--records FIELD]\n"
@@ -130,9 +130,10 @@ static int in_take(struct in *in, struct buf *b, uint64_t n)
 	return 0;
 }
 
-/* A length-delimited value at tag offset toff: checked against the limits, then read. */
-static void take_len(struct in *in, struct buf *b, uint64_t lim, uint64_t toff,
-    const struct pb_field *f, uint32_t num, uint64_t cap)
+/* A length-delimited value at tag offset toff, checked against the limits, then read: into
+ * b, or (view) left in the block when it is there whole. Returns the bytes, *n their count. */
+static const unsigned char *take_len(struct in *in, struct buf *b, int view, uint64_t lim,
+    uint64_t toff, const struct pb_field *f, uint32_t num, uint64_t cap, size_t *n)
 {
 	uint64_t len;
 	int r = in_varint(in, &len);
@@ -142,8 +143,18 @@ static void take_len(struct in *in, struct buf *b, uint64_t lim, uint64_t toff,
 	if (b && len > cap)
 		pbj_fail(&dec, toff, f, num, "length %llu over the limit of %llu bytes",
 		    (unsigned long long)len, (unsigned long long)cap);
-	if (len > lim - at || (in->size >= 0 && len > (uint64_t)in->size - at) || in_take(in, b, len))
+	if (len > lim - at || (in->size >= 0 && len > (uint64_t)in->size - at))
 		pbj_fail(&dec, toff, f, num, "length %llu past end of message", (unsigned long long)len);
+	*n = (size_t)len;
+	if (view && len <= in->end - in->pos) {
+		in->pos += len;
+		return in->blk + in->pos - len;
+	}
+	if (b)
+		buf_reset(b);
+	if (in_take(in, b, len))
+		pbj_fail(&dec, toff, f, num, "length %llu past end of message", (unsigned long long)len);
+	return b && b->p ? (const unsigned char *)b->p : (const unsigned char *)"";
 }
 
 static void short_message(void)
@@ -201,17 +212,15 @@ static void stream_doc(struct in *in, uint64_t lim)
 			seen[f - top->fields] = 1;
 		struct meta *m = f ? meta_for(f) : NULL;
 		if (f == recf) {
-			buf_reset(&rec);
-			take_len(in, &rec, lim, toff, f, num, max_record);
+			size_t n;
+			const unsigned char *p = take_len(in, &rec, 1, lim, toff, f, num, max_record, &n);
 			buf_reset(&dec.out);
-			pbj_message(&dec, recf->msg, (const unsigned char *)(rec.p ? rec.p : ""), rec.len,
-			    in_tell(in) - rec.len, 1);
+			pbj_message(&dec, recf->msg, p, n, in_tell(in) - n, 1);
 			out_line(&dec.out);
 			records++;
 		} else if (wt == PB_LEN) {
-			if (m)
-				buf_reset(&m->val);
-			take_len(in, m ? &m->val : NULL, lim, toff, f, num, max_record);
+			size_t n;
+			take_len(in, m ? &m->val : NULL, 0, lim, toff, f, num, max_record, &n);
 			if (m) {
 				m->set = 1;
 				m->e = (struct pbj_ent){ .num = num, .wt = PB_LEN, .off = toff,

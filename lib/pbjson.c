@@ -157,6 +157,16 @@ const struct pbj_ent *pbj_last(struct pbj *d, int depth, uint32_t num)
 	return e;
 }
 
+/* buf_add with the room check inline: keys and numbers are small and many. */
+static inline void put(struct buf *o, const void *s, size_t n)
+{
+	if (o->len + n < o->cap) {
+		memcpy(o->p + o->len, s, n);
+		o->len += n;
+	} else
+		buf_add(o, s, n);
+}
+
 /* Decimal without printf: this is the hot path for big responses. */
 static void put_u64(struct buf *o, uint64_t v, int quote)
 {
@@ -168,7 +178,7 @@ static void put_u64(struct buf *o, uint64_t v, int quote)
 	while (v /= 10);
 	if (quote)
 		*--s = '"';
-	buf_add(o, s, (size_t)(tmp + sizeof tmp - s));
+	put(o, s, (size_t)(tmp + sizeof tmp - s));
 }
 
 static void put_i64(struct buf *o, int64_t v, int quote)
@@ -329,11 +339,24 @@ void pbj_scalar(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e
 			put_i64(o, (int32_t)(uint32_t)v, 0);
 		break;
 	}
-	case PBT_STRING:
-		if (!utf8_ok(e->p, e->len))
+	case PBT_STRING: {
+		size_t i = 0;		/* ids and keys are printable ASCII: one pass */
+		while (i < e->len && e->p[i] >= 0x20 && e->p[i] < 0x7f && e->p[i] != '"' &&
+		    e->p[i] != '\\')
+			i++;
+		if (i == e->len) {
+			buf_grow(o, e->len + 2);
+			o->p[o->len++] = '"';
+			memcpy(o->p + o->len, e->p, e->len);
+			o->len += e->len;
+			o->p[o->len++] = '"';
+			break;
+		}
+		if (!utf8_ok(e->p + i, e->len - i))
 			pbj_fail(d, e->off, f, 0, "invalid UTF-8");
 		json_str(o, (const char *)e->p, e->len);
 		break;
+	}
 	case PBT_BYTES:
 		buf_addc(o, '"');
 		b64_encode(o, e->p, e->len);
@@ -478,7 +501,7 @@ void pbj_message(struct pbj *d, const struct pb_msg *m, const unsigned char *p, 
 			unknown(d, &E[i], j - i);
 		} else if (f->repeated) {
 			int map = f->type == PBT_MESSAGE && f->msg->map_entry, el = 1;
-			buf_add(o, f->key[ki], f->keylen[ki]);
+			put(o, f->key[ki], f->keylen[ki]);
 			buf_addc(o, map ? '{' : '[');
 			for (size_t k = i; k < j; k++) {
 				if (E[k].wt == PB_LEN && f->wire != PB_LEN) {
@@ -505,7 +528,7 @@ void pbj_message(struct pbj *d, const struct pb_msg *m, const unsigned char *p, 
 				o->len = mark;
 				continue;
 			}
-			buf_add(o, f->key[ki], f->keylen[ki]);
+			put(o, f->key[ki], f->keylen[ki]);
 			size_t from = i;
 			while (E[from].seq < cut)
 				from++;
