@@ -98,11 +98,17 @@ static int has_header(const char *name)
 	return 0;
 }
 
-static void add_header(const char *h, size_t n)
+/* secret: the header came from a file or the environment, so its value stays out of -v. */
+static void add_header(const char *h, size_t n, int secret)
 {
 	if (n == 0 || memchr(h, '\r', n) || memchr(h, '\n', n) ||
 	    (!memchr(h, ':', n) && h[n - 1] != ';'))
 		bad("--header", "not a 'Name: value' header");
+	size_t k = 0;
+	while (k < n && h[k] != ':' && h[k] != ';')
+		k++;
+	if (secret)
+		redact_add_header(h, k);
 	char *s = xstrndup(h, n);
 	struct curl_slist *l = curl_slist_append(o.headers, s);
 	if (!l)
@@ -116,7 +122,7 @@ static void add_header(const char *h, size_t n)
 static void opt_header(char *arg)
 {
 	if (arg[0] != '@') {
-		add_header(arg, strlen(arg));
+		add_header(arg, strlen(arg), 0);
 		size_t k = strcspn(arg, ":");
 		if (arg[k] && redact_is_secret_header(arg, k))
 			memset(arg + k + 1, ' ', strlen(arg + k + 1));
@@ -129,7 +135,7 @@ static void opt_header(char *arg)
 		while (n > 0 && lr.line[n - 1] == '\r')
 			n--;
 		if (n > 0)
-			add_header(lr.line, (size_t)n);
+			add_header(lr.line, (size_t)n, 1);
 	}
 	if (ferror(f))
 		err(EXIT_USAGE, "%s", arg + 1);
@@ -157,7 +163,7 @@ static void opt_header_env(const char *arg)
 	buf_add(&h, arg, (size_t)(eq - arg));
 	buf_adds(&h, ": ");
 	buf_adds(&h, env_value("--header-env", eq + 1));
-	add_header(h.p, h.len);
+	add_header(h.p, h.len, 1);
 	memset(h.p, 0, h.len);
 	buf_free(&h);
 }
@@ -437,15 +443,15 @@ static void parse_args(int argc, char **argv)
 		if (!o.has_body)
 			bad("--soap-action", "needs a request body (--data)");
 		if (!has_header("Content-Type"))
-			add_header("Content-Type: text/xml; charset=utf-8", 37);
+			add_header("Content-Type: text/xml; charset=utf-8", 37, 0);
 		struct buf h = { 0 };
 		buf_addf(&h, "SOAPAction: %s", o.soap_action);
 		if (!has_header("SOAPAction"))
-			add_header(h.p, h.len);
+			add_header(h.p, h.len, 0);
 		buf_free(&h);
 	}
 	if (!has_header("Expect"))	/* no 100-continue round trip for bodies over 1 MiB */
-		add_header("Expect:", 7);
+		add_header("Expect:", 7, 0);
 	if (user_env) {
 		const char *v = env_value("--user-env", user_env);
 		if (!strchr(v, ':'))

@@ -208,6 +208,7 @@ void jt_expected(struct jtok *t, const char *what) __attribute__((noreturn));
  * Set-Cookie replaced and URLs redacted; redact_url returns (malloc'ed) the URL without
  * userinfo and fragment, credential-like query values (token, key, pass…) replaced. */
 int redact_is_secret_header(const char *name, size_t n);
+void redact_add_header(const char *name, size_t n);	/* one more secret header name */
 void redact_line(struct buf *b, const char *s, size_t n);
 char *redact_url(const char *url);
 

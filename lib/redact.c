@@ -1,10 +1,11 @@
 /*
  * redact.c — keeps secrets out of messages. Header lines (and libcurl's verbose
  * text, which repeats HTTP/2 headers as "[name: value]") lose the values of
- * Authorization, Proxy-Authorization, Cookie and Set-Cookie; URLs (also inside such
- * lines, and a request line's target) lose their userinfo, their fragment, and the
- * values of query parameters whose names look like credentials (token, key, secret,
- * password, signature, session, auth…).
+ * Authorization, Proxy-Authorization, Cookie, Set-Cookie and of any header the
+ * program declared secret (fetch-page: those from a file or the environment); URLs
+ * (also inside such lines, and a request line's target) lose their userinfo, their
+ * fragment, and the values of query parameters whose names look like credentials
+ * (token, key, secret, password, signature, session, auth…).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -15,16 +16,34 @@
 static const char *const secret_headers[] = {
 	"proxy-authorization", "authorization", "set-cookie", "cookie", NULL
 };
+static char **extra;		/* more, from redact_add_header */
+static size_t nextra;
 
 /* Substrings of query parameter names whose values are never shown. */
 static const char *const secret_params[] = {
 	"token", "key", "secret", "pass", "pwd", "auth", "sig", "session", "cred", NULL
 };
 
+void redact_add_header(const char *name, size_t n)
+{
+	if (redact_is_secret_header(name, n))
+		return;
+	extra = xrealloc(extra, (nextra + 1) * sizeof *extra);
+	extra[nextra++] = xstrndup(name, n);
+}
+
+/* The i-th secret header name, or NULL past the last. */
+static const char *secret_name(size_t i)
+{
+	size_t k = sizeof secret_headers / sizeof *secret_headers - 1;
+	return i < k ? secret_headers[i] : i - k < nextra ? extra[i - k] : NULL;
+}
+
 int redact_is_secret_header(const char *name, size_t n)
 {
-	for (const char *const *h = secret_headers; *h; h++)
-		if (strlen(*h) == n && strncasecmp(name, *h, n) == 0)
+	const char *h;
+	for (size_t i = 0; (h = secret_name(i)); i++)
+		if (strlen(h) == n && strncasecmp(name, h, n) == 0)
 			return 1;
 	return 0;
 }
@@ -37,9 +56,10 @@ static int name_char(unsigned char c)
 /* Length of the secret header name (and its ':') at s, or 0. */
 static size_t secret_at(const char *s, const char *end)
 {
-	for (const char *const *h = secret_headers; *h; h++) {
-		size_t n = strlen(*h);
-		if ((size_t)(end - s) > n && strncasecmp(s, *h, n) == 0 && s[n] == ':')
+	const char *h;
+	for (size_t i = 0; (h = secret_name(i)); i++) {
+		size_t n = strlen(h);
+		if ((size_t)(end - s) > n && strncasecmp(s, h, n) == 0 && s[n] == ':')
 			return n + 1;
 	}
 	return 0;

@@ -321,17 +321,20 @@ teardown() {
 	assert_output --partial 'Authorization=DA'
 }
 
-@test "fetch-page: -v redacts Authorization, Cookie, Set-Cookie, userinfo and token parameters" {
+@test "fetch-page: -v redacts Authorization, Cookie, Set-Cookie, env headers, userinfo, token parameters" {
+	export API_KEY=key-secret
 	run --separate-stderr fetch-page -v --header-env Authorization=DA -H 'Cookie: sid=cookie-secret' \
+		--header-env X-Api-Key=API_KEY \
 		-H 'Proxy-Authorization: Basic proxy-secret' --query access_token=query-secret \
 		"http://user:url-secret@${FXU#http://}/cookie"
 	assert_success
 	assert_output "ok"
-	for s in diadoc-secret-token cookie-secret proxy-secret query-secret url-secret; do
+	for s in diadoc-secret-token cookie-secret proxy-secret query-secret url-secret key-secret; do
 		refute_output --partial "$s"
 		[[ "$stderr" != *"$s"* ]] || fail "$s on stderr"
 	done
 	assert_equal "$(grep -c '^> Authorization: \[redacted\]$' <<<"$stderr")" 1
+	assert_equal "$(grep -c '^> X-Api-Key: \[redacted\]$' <<<"$stderr")" 1
 	assert_equal "$(grep -c '^< Set-Cookie: \[redacted\]$' <<<"$stderr")" 1
 	assert_equal "$(grep -c '^> GET /cookie?access_token=REDACTED HTTP/1.1$' <<<"$stderr")" 1
 }
