@@ -32,8 +32,9 @@ static const char *strategy_names[] = { "offset", "cursor", "after-key", "pages"
 
 static void usage(FILE *f, int status)
 {
-	fprintf(f, "usage: paginate [-qu] [-o file] [-P n] [-s offset|cursor|after-key|pages]\n"
-		"                [--page-size n] [--start-offset n] [--start-page n] [--start-token token]\n"
+	fprintf(f, "usage: paginate [-qu] [-m seconds] [-o file] [-P n]\n"
+		"                [-s offset|cursor|after-key|pages] [--page-size n] [--start-offset n]\n"
+		"                [--start-page n] [--start-token token]\n"
 		"                [--token-field name] [--token-repeats] [--key-field name]\n"
 		"                [--done-field name] [--has-more-field name] [--total-field name]\n"
 		"                [--total-if field=value] [--page-count n] [--page-count-field name]\n"
@@ -95,7 +96,8 @@ enum { O_PAGE_SIZE = 256, O_START_OFFSET, O_START_PAGE, O_START_TOKEN, O_TOKEN_F
        O_HELP, O_VERSION };
 
 static const struct option longopts[] = {
-	{ "output", required_argument, 0, 'o' }, { "parallel", required_argument, 0, 'P' },
+	{ "max-time", required_argument, 0, 'm' }, { "output", required_argument, 0, 'o' },
+	{ "parallel", required_argument, 0, 'P' },
 	{ "quiet", no_argument, 0, 'q' }, { "strategy", required_argument, 0, 's' },
 	{ "unbuffered", no_argument, 0, 'u' },
 	{ "page-size", required_argument, 0, O_PAGE_SIZE },
@@ -139,6 +141,7 @@ static void parse_strategy(const char *s)
 static void parse_opt(int c, const char *arg)
 {
 	switch (c) {
+	case 'm': o.max_time = secs_arg(arg, "--max-time"); break;
 	case 'o': o.output = arg; break;
 	case 'P': o.parallel = (int)num_arg(arg, "--parallel", 1); break;
 	case 'q': o.quiet = 1; break;
@@ -214,7 +217,7 @@ static void check_opts(void)
 int main(int argc, char *argv[])
 {
 	int c;
-	while ((c = getopt_long(argc, argv, "+o:P:qs:u", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "+m:o:P:qs:u", longopts, NULL)) != -1)
 		parse_opt(c, optarg);
 	if (optind >= argc)
 		bad_usage("%s", "no page command");

@@ -319,7 +319,7 @@ struct pager_opts {
 	const char *state, *output;
 	const char **end_faults, **retry_faults;
 	size_t nend_faults, nretry_faults;
-	double retry_delay, rate, progress_every;
+	double retry_delay, rate, progress_every, max_time;
 	size_t spool_mem;
 	char **cmd;
 };

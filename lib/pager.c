@@ -34,9 +34,10 @@ struct pos {
 enum { PS_FREE, PS_RUN, PS_WAIT, PS_OK, PS_END, PS_FAIL };
 
 struct page {
-	int st, attempt, status, fd;
+	int st, attempt, status, fd, timed_out;
 	pid_t pid;
 	double wake;		/* PS_WAIT: retry at this time */
+	double deadline;	/* PS_RUN: killed at this time (--max-time), or 0 */
 	struct pos at;
 	struct buf msg;		/* PS_FAIL: the error; PS_END: the fault's name */
 	struct intake in;
@@ -251,6 +252,8 @@ static void launch(struct page *p)
 		free(env[i]);
 	if (p->pid > 0) {
 		p->st = PS_RUN;
+		p->timed_out = 0;
+		p->deadline = o->max_time > 0 ? now() + o->max_time : 0;
 		return;
 	}
 	p->pid = 0;
@@ -285,6 +288,13 @@ static void judge(struct page *p, int wst)
 {
 	int code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
 	const cJSON *fault = ctl_get(p->in.meta, "fault");
+	if (p->timed_out) {
+		struct buf what = {0};
+		buf_addf(&what, "no answer after %g s (--max-time)", o->max_time);
+		retry_or_fail(p, EXIT_TEMPFAIL, buf_str(&what));
+		buf_free(&what);
+		return;
+	}
 	if (p->in.bad) {
 		page_msg(p, PS_FAIL, EXIT_DATA, "%s", p->in.bad);
 		return;
@@ -612,9 +622,11 @@ static void wait_events(void)
 	double t = now(), wake = INFINITY;
 	for (long long i = r.next.index; i < r.plan.index; i++) {
 		struct page *p = slot(i);
-		if (p->st == PS_RUN)
+		if (p->st == PS_RUN) {
 			pf[n] = (struct pollfd){ p->fd, POLLIN, 0 }, pp[n++] = p;
-		else if (p->st == PS_WAIT)
+			if (p->deadline)
+				wake = fmin(wake, p->deadline);
+		} else if (p->st == PS_WAIT)
 			wake = fmin(wake, fmax(p->wake, o->rate ? r.next_launch : 0));
 	}
 	if (o->rate && can_plan())
@@ -638,7 +650,15 @@ static void wait_events(void)
 		else if (k == 0 || errno != EINTR)
 			reap(pp[i], k == 0 ? 0 : errno);
 	}
-	progress(now(), 0);
+	t = now();
+	for (int i = 0; i < n; i++)
+		if (pp[i]->st == PS_RUN && pp[i]->deadline && t >= pp[i]->deadline) {
+			/* The whole group: a shell script's curl too. */
+			kill(-pp[i]->pid, SIGKILL);
+			pp[i]->timed_out = 1;
+			reap(pp[i], 0);
+		}
+	progress(t, 0);
 }
 
 static void on_signal(int sig)
