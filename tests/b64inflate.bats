@@ -46,7 +46,7 @@ F=$BATS_TEST_DIRNAME/fixtures/b64inflate
 	assert_output "b64inflate: <stdin>: base64: data after the padding"
 	run -1 b64inflate <<<"eJz*LSM3"
 	assert_output "b64inflate: <stdin>: not base64"
-	run -1 b64inflate <<<"$(printf 'hello' | gzip -c | base64)$(printf 'x' | base64)"
+	run -1 b64inflate <<<"$( (printf 'hello' | gzip -c; printf 'x') | base64)"
 	assert_output --partial "gzip data"
 	run -1 b64inflate <<<"$( (printf 'hi' | python3 -c 'import sys,zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))'; printf 'junk') | base64)"
 	assert_output --partial "data after the end of the zlib stream"
