@@ -46,8 +46,9 @@ F=$BATS_TEST_DIRNAME/fixtures/b64inflate
 	assert_output "b64inflate: <stdin>: base64: data after the padding"
 	run -1 b64inflate <<<"eJz*LSM3"
 	assert_output "b64inflate: <stdin>: not base64"
+	# a byte after a gzip member starts a member that never ends
 	run -1 b64inflate <<<"$( (printf 'hello' | gzip -c; printf 'x') | base64)"
-	assert_output --partial "gzip data"
+	assert_line "b64inflate: <stdin>: the gzip stream is truncated"
 	run -1 b64inflate <<<"$( (printf 'hi' | python3 -c 'import sys,zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read()))'; printf 'junk') | base64)"
 	assert_output --partial "data after the end of the zlib stream"
 	run -74 b64inflate /nonexistent
