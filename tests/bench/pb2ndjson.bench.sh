@@ -27,7 +27,7 @@ cat "$IN" >/dev/null	# every command reads from the page cache
 mib() { echo "scale=1; $(stat -c %s "$1") / 1048576" | bc; }
 
 bench_header "pb2ndjson: GetDocflowEventsResponse, 200 000 events, $(mib "$IN") MiB"
-measure "pb2ndjson --records Events --meta …" \
+measure "pb2ndjson --records Events --meta TotalCount=TotalCount" \
 	pb2ndjson -d "$DESC" -t "$T" --records Events --meta TotalCount=TotalCount "$IN"
 P_WALL=$LAST_WALL P_CPU=$LAST_CPU
 P_RSS=$(/usr/bin/time -f %M pb2ndjson -d "$DESC" -t "$T" --records Events "$IN" 2>&1 >/dev/null)
