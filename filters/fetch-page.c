@@ -249,6 +249,13 @@ static void setup(CURL *h)
 	http_init(&x);
 }
 
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* The wait before retry number n: the server's Retry-After if it sent one, else backoff. */
 static double retry_wait(unsigned n)
 {
@@ -465,8 +472,47 @@ static void rewind_out(void)
 {
 	if (!x.written)
 		return;
-	if (fflush(x.out) == EOF || ftruncate(fileno(x.out), 0) == -1 || fseek(x.out, 0, SEEK_SET) == -1)
-		err(EXIT_IOERR, "%s", o.out_path);
+	if (fflush(x.out) == EOF || ftruncate(fileno(x.out), 0) == -1 || fseek(x.out, 0, SEEK_SET) == -1) {
+		int e = errno;
+		atomic_unlink_pending();
+		errx(EXIT_IOERR, "%s: %s", o.out_path, strerror(e));
+	}
+}
+
+/* The attempts: until one succeeds, fails for good, or the retry budget is spent.
+ * Returns the exit status; m holds the last error line. */
+static int exchange(struct buf *m, long *attempt, double *waited)
+{
+	double t0 = now();
+	for (*attempt = 1;; ++*attempt) {
+		int retryable, code;
+		buf_reset(m);
+		if ((code = http_perform(&x, &retryable, m)) == EXIT_OK)
+			return code;
+		if (code == EXIT_IOERR) {
+			buf_addf(m, "%s: %s", x.out == stdout ? "<stdout>" : o.out_path, strerror(x.werr));
+			warnx("%s", buf_str(m));
+			return code;
+		}
+		if (x.status / 100 == 3 && !o.location)
+			buf_adds(m, " (-L follows redirects)");
+		int broken = x.written && !tmp_path;	/* bytes on stdout cannot be taken back */
+		double wait = retry_wait((unsigned)*attempt);
+		if (!retryable || broken || *attempt > o.retry ||
+		    (o.retry_max_time > 0 && now() - t0 + wait > o.retry_max_time)) {
+			if (retryable && broken)
+				buf_addf(m, "; %jd body bytes already written, not retried", (intmax_t)x.written);
+			else if (*attempt > 1)
+				buf_addf(m, "; gave up after %ld attempts", *attempt);
+			warnx("%s: %s", o.shown_url, buf_str(m));
+			return code;
+		}
+		if (!o.silent)
+			warnx("%s: %s; retry %ld of %ld in %.1f s", o.shown_url, buf_str(m), *attempt, o.retry, wait);
+		*waited += wait;
+		sleep_secs(wait);
+		rewind_out();
+	}
 }
 
 int main(int argc, char **argv)
@@ -485,48 +531,15 @@ int main(int argc, char **argv)
 	if (!h)
 		errx(EXIT_IOERR, "cannot initialise libcurl");
 	setup(h);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct buf m = { 0 };
+	long attempts;
 	double waited = 0;
-	long attempt;
-	int code, retryable;
-	for (attempt = 1;; attempt++) {
-		buf_reset(&m);
-		if ((code = http_perform(&x, &retryable, &m)) == EXIT_OK)
-			break;
-		if (code == EXIT_IOERR) {
-			buf_addf(&m, "%s: %s", x.out == stdout ? "<stdout>" : o.out_path, strerror(x.werr));
-			warnx("%s", buf_str(&m));
-			break;
-		}
-		if (x.status / 100 == 3 && !o.location)
-			buf_adds(&m, " (-L follows redirects)");
-		int broken = x.written && !tmp_path;	/* bytes on stdout cannot be taken back */
-		double wait = retry_wait((unsigned)attempt);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (!retryable || broken || attempt > o.retry ||
-		    (o.retry_max_time > 0 && elapsed + wait > o.retry_max_time)) {
-			if (retryable && broken)
-				buf_addf(&m, "; %jd body bytes already written, not retried", (intmax_t)x.written);
-			else if (attempt > 1)
-				buf_addf(&m, "; gave up after %ld attempts", attempt);
-			warnx("%s: %s", o.shown_url, buf_str(&m));
-			break;
-		}
-		if (!o.silent)
-			warnx("%s: %s; retry %ld of %ld in %.1f s", o.shown_url, buf_str(&m), attempt, o.retry, wait);
-		waited += wait;
-		sleep_secs(wait);
-		rewind_out();
-	}
-	int rc = code;
+	int code = exchange(&m, &attempts, &waited), rc = code;
 	if (x.out != stdout && atomic_close(x.out, &tmp_path, o.out_path, code == EXIT_OK) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	if (fshut(stdout, "<stdout>") && rc == EXIT_OK)
 		rc = EXIT_IOERR;
-	if (o.meta_path && write_meta(rc, attempt, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
+	if (o.meta_path && write_meta(rc, attempts, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	buf_free(&m);
 	curl_easy_cleanup(h);
