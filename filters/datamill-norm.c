@@ -107,9 +107,15 @@ static long smallint(const char *p, const char *e)
 	return v;
 }
 
-static void iso(long y, long m, long d)
+/* A calendar date (proleptic Gregorian), written "YYYY-MM-DD"; 0 if there is no such day. */
+static int iso(long y, long m, long d)
 {
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+		return 0;
 	buf_addf(&out, "\"%04ld-%02ld-%02ld\"", y, m, d);
+	return 1;
 }
 
 /* "dd.mm.yyyy" (quotes included) → ISO; 0 if it is not such a date. */
@@ -117,11 +123,7 @@ static int ddmmyyyy(const char *p, const char *e)
 {
 	if (e - p != 12 || p[3] != '.' || p[6] != '.')
 		return 0;
-	long d = smallint(p + 1, p + 3), m = smallint(p + 4, p + 6), y = smallint(p + 7, p + 11);
-	if (d < 1 || d > 31 || m < 1 || m > 12 || y < 0)
-		return 0;
-	iso(y, m, d);
-	return 1;
+	return iso(smallint(p + 7, p + 11), smallint(p + 4, p + 6), smallint(p + 1, p + 3));
 }
 
 /* An object member value: a date, an XML element with attributes, or anything else.
@@ -150,10 +152,8 @@ static int object(const char *p, const char *e)
 			other = 1;
 		p = ws(ws(ve, e) + 1, e);
 	}
-	if (!other && nymd == 3 && ymd[0] >= 0 && ymd[1] >= 0 && ymd[1] <= 11 && ymd[2] >= 1 && ymd[2] <= 31) {
-		iso(ymd[0], ymd[1] + 1, ymd[2]);	/* JSON months count from 0 */
-		return 1;
-	}
+	if (!other && nymd == 3 && ymd[1] >= 0 && iso(ymd[0], ymd[1] + 1, ymd[2]))
+		return 1;	/* JSON months count from 0 */
 	if (!attrs_only)
 		return 0;
 	if (!text || *text != '"' || texte - text == 2)
