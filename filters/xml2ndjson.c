@@ -315,8 +315,9 @@ static void control_line(void)
 	}
 	buf_addf(b, "\"records\":%ld}", d.records);
 	if (o.metaf) {
-		if (fputc(CTL_RS, o.metaf) == EOF || fwrite(b->p, 1, b->len, o.metaf) != b->len ||
-		    fputc('\n', o.metaf) == EOF || fflush(o.metaf) == EOF)
+		/* the object alone, as jq reads it; a pipeline adds the RS when it forwards it */
+		if (fwrite(b->p, 1, b->len, o.metaf) != b->len || fputc('\n', o.metaf) == EOF ||
+		    fflush(o.metaf) == EOF)
 			err(EXIT_IOERR, "%s", o.metaout);
 	} else if (!o.text) {
 		buf_addc(&d.j.out, CTL_RS);
