@@ -21,7 +21,7 @@ setup_file() {
 # in hex on stdout.
 n2p() {
 	local j=$1; shift
-	printf '%s\n' "$j" | ndjson2pb -d "$BATS_FILE_TMPDIR/all.desc" -t $AT "$@" | xxd -p | tr -d '\n'
+	printf '%s\n' "$j" | ndjson2pb -d "$BATS_FILE_TMPDIR/all.desc" -t $AT "$@" | od -An -v -tx1 | tr -d ' \n'
 }
 
 # err JSON: sets status and stderr for ndjson2pb -t AllTypes on one line of JSON.
@@ -218,7 +218,7 @@ err() {
 	assert_output ""
 	assert_equal "$stderr" "ndjson2pb: $BATS_TEST_TMPDIR/two.json:2: a second message (line 1 was the first): use --delimited"
 	printf '\n{"Filter":{}}\n\x1e{"records":1}\n  \n{"Limit":1,"Filter":{}}\n' > "$BATS_TEST_TMPDIR/d.json"
-	run bash -c 'ndjson2pb -d "$1" -t "$2" --delimited "$3" | xxd -p' _ "$PAGEPULL_DESC" "$RQ" \
+	run bash -c 'ndjson2pb -d "$1" -t "$2" --delimited "$3" | od -An -v -tx1 | tr -d " \n"' _ "$PAGEPULL_DESC" "$RQ" \
 		"$BATS_TEST_TMPDIR/d.json"
 	assert_success
 	assert_output 020a00040a005801
@@ -236,7 +236,7 @@ err() {
 
 @test "ndjson2pb: | head -c 1 ends quietly" {
 	run --separate-stderr bash -c 'yes "$(cat "$3")" | head -n 50000 |
-		ndjson2pb -d "$1" -t "$2" --delimited | head -c 1 | xxd -p' _ \
+		ndjson2pb -d "$1" -t "$2" --delimited | head -c 1 | od -An -tx1 | tr -d " "' _ \
 		"$PAGEPULL_DESC" "$RQ" "$F/events-request.json"
 	assert_success
 	assert_output 34

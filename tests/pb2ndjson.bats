@@ -20,7 +20,7 @@ setup_file() {
 
 # hexin HEX: the bytes written as HEX, on stdout.
 hexin() {
-	printf '%s' "$1" | xxd -r -p
+	printf "$(printf '%s' "$1" | sed 's/../\\x&/g')"
 }
 
 # varint N: N as a protobuf varint, in hex.
@@ -252,7 +252,7 @@ oracle() {
 @test "pb2ndjson: --delimited: each message a document, with its own control line" {
 	local f
 	for f in packet packet-last; do
-		varint "$(stat -c %s "$F/$f.pb")" | xxd -r -p
+		hexin "$(varint "$(stat -c %s "$F/$f.pb")")"
 		cat "$F/$f.pb"
 	done > "$BATS_TEST_TMPDIR/d.pb"
 	run pb2ndjson -d "$PAGEPULL_DESC" -t "$PK" --delimited --records Documents \
@@ -398,7 +398,7 @@ sys.stdout.buffer.write(b"\xc0\x01\x00\x5a" + v(len(m)) + m)' > "$BATS_TEST_TMPD
 	bad 18051280808080808080804001 -t "$EV" --records Events --max-record-bytes 0
 	assert_failure 1
 	assert_equal "$stderr" "pb2ndjson: $BATS_TEST_TMPDIR/in.pb: offset 2: field Events (2): length 4611686018427387904 past end of message"
-	run --separate-stderr bash -c 'echo 18051280808080808080804001 | xxd -r -p |
+	run --separate-stderr bash -c 'printf "\x18\x05\x12\x80\x80\x80\x80\x80\x80\x80\x80\x40\x01" |
 		pb2ndjson -d "$1" -t "$2" --records Events --max-record-bytes 0' _ "$PAGEPULL_DESC" "$EV"
 	assert_failure 1
 	assert_equal "$stderr" "pb2ndjson: <stdin>: offset 2: field Events (2): length 4611686018427387904 past end of message"
