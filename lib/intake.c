@@ -28,18 +28,38 @@ void intake_reset(struct intake *in)
 	buf_reset(&in->last);
 	in->state = AT_START;
 	in->hash = 14695981039346656037ULL;
+	in->carry = 0, in->ncarry = 0;
 	in->records = 0;
 	in->bad = NULL;
 	cJSON_Delete(in->meta);
 	in->meta = NULL;
 }
 
+/* A 64-bit hash of the record bytes, eight at a time; bytes short of a word wait in
+ * carry, so that the hash of a page does not depend on how its reads were cut. */
 static void intake_hash(struct intake *in, const char *p, size_t n)
 {
-	uint64_t h = in->hash;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	uint64_t h = in->hash, w;
+	for (; n && in->ncarry; p++, n--) {
+		in->carry |= (uint64_t)(unsigned char)*p << (8 * in->ncarry);
+		if (++in->ncarry == 8) {
+			h = ((h ^ in->carry) * 0x100000001b3ULL), h ^= h >> 29;
+			in->carry = 0, in->ncarry = 0;
+		}
+	}
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = ((h ^ w) * 0x100000001b3ULL), h ^= h >> 29;
+	}
+	for (; n; p++, n--)
+		in->carry |= (uint64_t)(unsigned char)*p << (8 * in->ncarry++);
 	in->hash = h;
+}
+
+uint64_t intake_digest(const struct intake *in)
+{
+	uint64_t h = (in->hash ^ in->carry) * 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 31) ^ (uint64_t)in->sp.len;
 }
 
 static void intake_ctl_done(struct intake *in)

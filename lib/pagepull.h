@@ -274,7 +274,8 @@ struct intake {
 	struct spool sp;
 	struct buf ctl, last;	/* the control line being read; the last record */
 	int keep_last, state;
-	uint64_t hash;		/* FNV-1a over the record bytes */
+	uint64_t hash, carry;	/* over the record bytes; see intake_digest */
+	unsigned ncarry;
 	long long records;
 	struct cJSON *meta;	/* the page's control lines merged, or NULL */
 	const char *bad;	/* why a control line was rejected, or NULL */
@@ -283,6 +284,7 @@ void intake_init(struct intake *in, size_t spool_limit, int keep_last);
 void intake_reset(struct intake *in);
 void intake_feed(struct intake *in, const char *p, size_t n);
 void intake_end(struct intake *in);
+uint64_t intake_digest(const struct intake *in);	/* of the records so far */
 void intake_free(struct intake *in);
 
 /* ctl.c: control-line objects (cJSON). */

@@ -403,7 +403,7 @@ static int judge_page(struct page *p, struct pos *nx)
 	const cJSON *meta = p->in.meta;
 	long long n = p->in.records;
 	struct buf *t = &r.tmp;
-	if (n > 0 && hset_add(&r.hashes, p->in.hash ^ (uint64_t)p->in.sp.len)) {
+	if (n > 0 && hset_add(&r.hashes, intake_digest(&p->in))) {
 		page_msg(p, PS_FAIL, EXIT_DATA, "pagination loop: the same records as an earlier page");
 		return FAIL;
 	}
