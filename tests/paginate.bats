@@ -328,6 +328,23 @@ paginate: stop: error, exit 1; 2 pages, 2 records' ]
 paginate: stop: error, exit 1; 2 pages, 2 records" ]
 }
 
+@test "paginate: a repeated page is caught however its bytes were cut into reads" {
+	ids 1 40 >recs
+	cat >cmd <<-'EOF'
+	#!/bin/bash
+	if [ "$PAGE_NUMBER" = 2 ]; then echo '{"other":1}'
+	elif [ "$PAGE_NUMBER" = 1 ]; then cat recs
+	else while read -r l; do printf %s "${l:0:3}"; sleep 0.002; printf '%s\n' "${l:3}"; done <recs
+	fi
+	printf '\036{"handle":"h"}\n'
+	EOF
+	chmod +x cmd
+	run --separate-stderr paginate -s cursor --token-field handle --token-repeats -- ./cmd
+	assert_failure 1
+	assert_output "$(ids 1 40; echo '{"other":1}')"
+	[[ "$stderr" == "paginate: page 3: pagination loop: the same records as an earlier page"* ]]
+}
+
 @test "paginate: a run of empty pages longer than --max-empty is an error" {
 	page p first '{"id":1}' '@{"next":"e1"}'
 	for i in 1 2 3; do page p "e$i" "@{\"next\":\"e$((i + 1))\"}"; done
