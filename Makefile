@@ -27,7 +27,7 @@ LIBSRC   = $(wildcard lib/*.c)
 LIBOBJ   = $(patsubst lib/%.c,build/lib/%.o,$(LIBSRC)) build/lib/descriptor.pb-c.o
 LIBHDR   = $(wildcard lib/*.h) build/google/protobuf/descriptor.pb-c.h
 PROTOS   = $(wildcard pipelines/proto/*.proto)
-PIPELINES = $(filter-out %.sh %.proto %.xml %.json %.desc,$(notdir $(wildcard pipelines/*)))
+PIPELINES = $(filter-out proto %.sh %.proto %.xml %.json %.desc,$(notdir $(wildcard pipelines/*)))
 
 .PHONY: all deps check demo bench fuzz emulator install clean lint-man
 all: $(BINS) build/diadoc.desc build/py/.stamp
