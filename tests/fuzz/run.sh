@@ -7,6 +7,8 @@
 # 1024) is a finding: its input is kept in build/fuzz/findings/NAME/ and the run fails.
 # Prints one line a harness: NAME, seconds, executions, corpus size, coverage, findings.
 # The working corpora (build/fuzz/corpus/NAME) grow across runs; FUZZ_FRESH=1 starts anew.
+# FUZZ_OUT (default build/fuzz) holds corpora, findings and logs, so that a long run and a
+# short one (make check) can go on at once.
 # -r: no fuzzing, each harness runs once over its seeds and tests/fuzz/regress/NAME (inputs
 # that once were findings, kept as regression tests).
 set -u
@@ -25,6 +27,8 @@ done
 shift $((OPTIND - 1))
 names=${*:-$ALL}
 fail=0
+out=${FUZZ_OUT:-build/fuzz}
+mkdir -p "$out"
 
 [ -e build/google/protobuf/descriptor.pb-c.c ] && [ -e build/diadoc.desc ] ||
 	make -s all >&2 || exit 1
@@ -41,9 +45,9 @@ done
 
 # seed NAME: the committed seeds plus the fixtures of the harness's input type.
 seed() {
-	local n=$1 c=build/fuzz/corpus/$1 f
+	local n=$1 c=$out/corpus/$1 f
 	[ "${FUZZ_FRESH:-0}" = 1 ] && rm -rf "$c"
-	mkdir -p "$c" build/fuzz/findings/"$n"
+	mkdir -p "$c" $out/findings/"$n"
 	cp -f tests/fuzz/seeds/"$n"/* "$c"/ 2>/dev/null
 	case $n in
 	xml2ndjson) for f in $(find tests/fixtures -name '*.xml' -size -64k); do
@@ -80,36 +84,36 @@ PY
 
 # replay NAME: each seed and regression input once; status 1 if any fails.
 replay() {
-	local n=$1 empty=build/fuzz/replay-$1
+	local n=$1 empty=$out/replay-$1
 	rm -rf "$empty" && mkdir -p "$empty" tests/fuzz/regress/"$n"
 	FUZZ_ROOT=$ROOT ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		build/fuzz/fuzz-$n -runs=0 -close_fd_mask=2 "$empty" tests/fuzz/seeds/"$n" \
-		tests/fuzz/regress/"$n" >build/fuzz/$n.replay.log 2>&1
+		tests/fuzz/regress/"$n" >$out/$n.replay.log 2>&1
 	local rc=$? count
 	count=$(cat tests/fuzz/seeds/"$n"/* tests/fuzz/regress/"$n"/* 2>/dev/null | wc -c)
 	printf '%-15s replayed %3d inputs (%d bytes): %s\n' "$n" \
 		"$(ls tests/fuzz/seeds/"$n" tests/fuzz/regress/"$n" | grep -vc -e : -e '^$')" "$count" \
-		"$([ $rc -eq 0 ] && echo ok || echo "FAILED, see build/fuzz/$n.replay.log")"
+		"$([ $rc -eq 0 ] && echo ok || echo "FAILED, see $out/$n.replay.log")"
 	return $rc
 }
 
 # one NAME: runs the harness, then prints its summary line; status 1 on a finding.
 one() {
-	local n=$1 log=build/fuzz/$1.log dict=
+	local n=$1 log=$out/$1.log dict=
 	[ -e tests/fuzz/$n.dict ] && dict=-dict=tests/fuzz/$n.dict
 	seed "$n"
 	FUZZ_ROOT=$ROOT TMPDIR=${TMPDIR:-/tmp} ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		build/fuzz/fuzz-$n -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" \
 		-rss_limit_mb="${FUZZ_RSS_MB:-1024}" -max_len=65536 -close_fd_mask=2 \
-		-print_final_stats=1 -artifact_prefix=build/fuzz/findings/$n/ $dict \
-		build/fuzz/corpus/$n >"$log" 2>&1
+		-print_final_stats=1 -artifact_prefix=$out/findings/$n/ $dict \
+		$out/corpus/$n >"$log" 2>&1
 	local rc=$? execs cov units
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-	units=$(find build/fuzz/corpus/"$n" -type f | wc -l)
+	units=$(find $out/corpus/"$n" -type f | wc -l)
 	local found
-	found=$(find build/fuzz/findings/"$n" -type f -newer "$log.start" | wc -l)
+	found=$(find $out/findings/"$n" -type f -newer "$log.start" | wc -l)
 	printf '%-15s %6ss %12s execs %6s corpus %6s cov %3s findings\n' \
 		"$n" "$secs" "${execs:-?}" "$units" "${cov:-?}" "$found"
 	if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
@@ -127,7 +131,7 @@ if [ "$replay" = 1 ]; then
 fi
 running=0
 for n in $built; do
-	touch build/fuzz/$n.log.start
+	touch $out/$n.log.start
 	one "$n" &
 	running=$((running + 1))
 	if [ "$running" -ge "$jobs" ]; then
