@@ -70,6 +70,7 @@ class DocsVision:
         self.sessions = {cfg.docsvision_session.lower()}
         self.cursors = {}          # id → (card idx, version, page starts)
         self.starts = {}           # (card idx, version) → page starts, computed once
+        self.pages = {}            # (card idx, version, k, start, end) → (payload, rows)
         self.serial = 0
         self.lock = threading.Lock()
 
@@ -95,7 +96,20 @@ class DocsVision:
         return s
 
     def page(self, card, version, starts, k):
-        """Page k (1-based) as the string that goes into FirstPage/data."""
+        """Page k (1-based) as the string that goes into FirstPage/data, cached: a page is
+        assembled (and compressed) once however often it is read."""
+        key = (card.idx, version, k, starts[k - 1], starts[k])
+        with self.lock:
+            hit = self.pages.get(key)
+        if hit is None:
+            hit = self._page(card, version, starts, k)
+            with self.lock:
+                if len(self.pages) >= 1000:
+                    self.pages.clear()
+                self.pages[key] = hit
+        return hit
+
+    def _page(self, card, version, starts, k):
         rows = [row_xml(self.seed, card.idx, j, version) for j in range(starts[k - 1], starts[k])]
         doc = b'<rows>' + b''.join(rows) + b'</rows>' if rows else b'<rows/>'
         c = self.cfg.docsvision_compression
