@@ -87,7 +87,9 @@ class Listener:
                     return
                 except OSError:
                     time.sleep(0.1)
-        threading.Timer(seconds, reopen).start()
+        t = threading.Timer(seconds, reopen)
+        t.daemon = True               # SIGTERM during a refusal must not wait for it
+        t.start()
 
     def stop(self):
         self.stopping = True
@@ -263,7 +265,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 w(b'%x\r\n%s\r\n' % (len(c), c))
             w(b'0\r\n\r\n')
             return True
-        body = resp.body if self.command != 'HEAD' else b''
+        body = resp.body
+        if self.command == 'HEAD':
+            w(self.head(resp, len(body)))
+            return True
         kind = spoil.kind if spoil else None
         if kind == 'malformed':
             body = malform(body, resp.kind)
