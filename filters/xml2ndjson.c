@@ -162,9 +162,14 @@ static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **att
 		xj_trim(&d.j);	/* no key ids are held outside a record */
 	uint32_t key = xj_key(&d.j, name, 0, &d.cursor[d.depth], &d.cursor[d.depth + 1]);
 	const struct xname *nm = xj_name(&d.j, key);
-	uint64_t *pm = d.mask + (size_t)(d.depth - 1) * npath, *m = pm + npath;
+	uint64_t *pm = d.mask + (size_t)(d.depth - 1) * npath, *m = pm + npath, live = 0;
 	for (int i = 0; i < npath; i++)
-		m[i] = pm[i] ? xpath_next(&path[i], pm[i], nm) : 0;
+		live |= pm[i];
+	if (!live)		/* inside a record, as a rule: no path can match */
+		memset(m, 0, (size_t)npath * sizeof *m);
+	else
+		for (int i = 0; i < npath; i++)
+			m[i] = pm[i] ? xpath_next(&path[i], pm[i], nm) : 0;
 	int f11 = xpath_matched(&path[P_FAULT11], m[P_FAULT11]);
 	int f12 = xpath_matched(&path[P_FAULT12], m[P_FAULT12]);
 	if (d.capdepth) {

@@ -253,19 +253,19 @@ static void str(struct buf *b, const char *s, size_t n)
 	put(b, "\"", 1);
 }
 
-static void putkey(struct xjson *x, struct buf *b, uint32_t key)
+static inline void putkey(struct xjson *x, struct buf *b, uint32_t key)
 {
 	put(b, x->keytext.p + x->key[key].json, x->key[key].jsonlen);
 }
 
 /* Opens e's object for one more entry: '{' before the first, ',' before the others. */
-static void nextentry(struct xjson *x, struct xjopen *e)
+static inline void nextentry(struct xjson *x, struct xjopen *e)
 {
 	put(&x->out, e->obj ? "," : "{", 1);
 	e->obj = 1;
 }
 
-static struct xjent *newent(struct xjson *x, uint32_t key, int forced)
+static inline struct xjent *newent(struct xjson *x, uint32_t key, int forced)
 {
 	if (x->nent == x->capent) {
 		x->capent = x->capent ? x->capent * 2 : 256;
