@@ -30,7 +30,7 @@ class BadQuery(ValueError):
     pass
 
 
-@functools.lru_cache(maxsize=50000)
+@functools.lru_cache(maxsize=30000)
 def worker(seed, i):
     """Row i: {field: str | datetime.date | None}."""
     r = D.rng(seed, 'datamill', i)
@@ -176,7 +176,7 @@ def row_json(row, select):
     return json.dumps(d, ensure_ascii=False, separators=(', ', ': ')).encode()
 
 
-@functools.lru_cache(maxsize=50000)
+@functools.lru_cache(maxsize=30000)
 def row_bytes(seed, i, select, fmt):
     """Row i encoded for a packet, cached: packets are re-read on retries and benchmarks."""
     return (row_xml if fmt == 'xml' else row_json)(worker(seed, i), select)

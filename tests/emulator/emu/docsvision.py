@@ -24,7 +24,7 @@ FIELDS = ('RowID', 'Number', 'Title', 'Author', 'Created', 'Amount', 'State', 'C
 STATES = ('Черновик', 'На согласовании', 'Утверждён', 'Отклонён', 'В архиве')
 
 
-@functools.lru_cache(maxsize=50000)
+@functools.lru_cache(maxsize=30000)
 def row(seed, card, j, version):
     """Row j of a card at a version: [(field, value or None)]."""
     r = D.rng(seed, 'docsvision', card, j)
@@ -41,7 +41,7 @@ def row(seed, card, j, version):
             ('Comment', D.maybe(r, 0.4, D.text(r, hard=4, long=40))))
 
 
-@functools.lru_cache(maxsize=50000)
+@functools.lru_cache(maxsize=30000)
 def row_xml(seed, card, j, version):
     return ''.join('<%s/>' % f if v is None else '<%s>%s</%s>' % (f, xesc(v), f)
                    for f, v in row(seed, card, j, version)).join(('<row>', '</row>')).encode()

@@ -51,7 +51,7 @@ def _when(r, minutes):
     return '%sT%02d:%02d:08%s' % (_day(d), m // 60, m % 60, r.choice(('+03:00', '+04:00')))
 
 
-@functools.lru_cache(maxsize=50000)
+@functools.lru_cache(maxsize=30000)
 def product(seed, ptype, key):
     """One product as [(field, value)]: value None is an empty element; absent optional
     fields are left out. key is the generated index, or ('ins', n) for an inserted one."""
@@ -99,7 +99,7 @@ VARIANTS = [('<dt:product>', '</dt:product>', _tags(0)),
             ('<product xmlns="%s">' % NS_DT, '</product>', _tags(2))]
 
 
-@functools.lru_cache(maxsize=50000)
+@functools.lru_cache(maxsize=30000)
 def product_xml(seed, ptype, key):
     """The product's XML in one of the three namespace spellings, chosen by the record."""
     f = product(seed, ptype, key)
