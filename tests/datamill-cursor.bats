@@ -4,14 +4,6 @@
 load helpers
 load fixtures/pipelines/common
 
-setup_file() {
-	emu_start --records 0
-}
-
-teardown_file() {
-	emu_stop
-}
-
 dm() {
 	datamill-cursor --base-url "$EMU/datamill" --retry-delay 0.1 "$@"
 }

@@ -6,14 +6,6 @@ load fixtures/pipelines/common
 
 EPOCH=621355968000000000
 
-setup_file() {
-	emu_start --records 0
-}
-
-teardown_file() {
-	emu_stop
-}
-
 de() {
 	diadoc-events --base-url "$EMU" --box "$BOX" --retry-delay 0.1 "$@"
 }

@@ -8,10 +8,6 @@ setup_file() {
 	emu_start --records 0 --diadoc-packet-records 10000
 }
 
-teardown_file() {
-	emu_stop
-}
-
 dp() {
 	diadoc-packet --base-url "$EMU" --box "$BOX" --retry-delay 0.1 "$@"
 }

@@ -5,14 +5,6 @@
 load helpers
 load fixtures/pipelines/common
 
-setup_file() {
-	emu_start --records 0
-}
-
-teardown_file() {
-	emu_stop
-}
-
 dv() {
 	docsvision-card --base-url "$EMU" --retry-delay 0.1 "$@"
 }
