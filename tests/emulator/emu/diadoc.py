@@ -52,12 +52,7 @@ def api_error(rule):
 
 def _field(num, data):
     # A length-delimited field: tag, varint length, bytes.
-    n, v = len(data), bytearray([(num << 3) | 2])
-    while n >= 0x80:
-        v.append((n & 0x7f) | 0x80)
-        n >>= 7
-    v.append(n)
-    return bytes(v) + data
+    return bytes([(num << 3) | 2]) + _varint(len(data)) + data
 
 
 def ticks(i):
@@ -205,7 +200,7 @@ class Diadoc:
         return None
 
     # --- requests
-    def check(self, req, method_name):
+    def check(self, req, op):
         """Authorization, method and boxId: None when fine, else the error Response."""
         auth = (req.headers.get('Authorization') or '').strip()
         tok, cid = self.cfg.diadoc_token, self.cfg.diadoc_client_id
@@ -260,32 +255,48 @@ def _short(seed, start, every):
     return every and D.rng(seed, 'short', start).randrange(every) == 0
 
 
-class Events:
-    name = 'diadoc-events'
+class _Method:
+    """What the two methods share: the checks, the request message, api_error faults."""
+    op = request = None
 
     def __init__(self, dd):
         self.dd = dd
 
-    def parse(self, req):
-        req.op = 'GetDocflowEvents'
-        bad = self.dd.check(req, 'GetDocflowEvents')
+    def message(self, req):
+        """(request message, None) or (None, error Response)."""
+        req.op = self.op
+        bad = self.dd.check(req, self.op)
         if bad:
-            return bad
-        m = P.GetDocflowEventsRequest()
+            return None, bad
+        m = self.request()
         try:
             m.ParseFromString(req.body)
-        except Exception as e:  # DecodeError, or a missing required Filter
-            return error(400, 'Cannot parse GetDocflowEventsRequest: %s' % e)
+        except Exception as e:  # DecodeError, or a missing required field
+            return None, error(400, 'Cannot parse %s: %s' % (self.request.__name__, e))
+        has = m.HasField('AfterIndexKey')
+        req.params['after'] = m.AfterIndexKey.hex() if has else None
+        if has and len(m.AfterIndexKey) != 16:
+            return None, error(400, 'afterIndexKey query param has incorrect size')
+        return m, None
+
+    def fault(self, rule, req):
+        return api_error(rule)
+
+
+class Events(_Method):
+    name, op, request = 'diadoc-events', 'GetDocflowEvents', P.GetDocflowEventsRequest
+
+    def parse(self, req):
+        m, bad = self.message(req)
+        if bad:
+            return bad
         f = m.Filter
         p = req.params
-        p.update({'after': m.AfterIndexKey.hex() if m.HasField('AfterIndexKey') else None,
-                  'limit': m.Limit, 'sort': C.SortDirection.Name(f.SortDirection),
+        p.update({'limit': m.Limit, 'sort': C.SortDirection.Name(f.SortDirection),
                   'from': f.FromTimestamp.Ticks if f.HasField('FromTimestamp') else None,
                   'to': f.ToTimestamp.Ticks if f.HasField('ToTimestamp') else None,
                   'populateDocuments': m.PopulateDocuments,
                   'populatePrevious': m.PopulatePreviousDocumentStates})
-        if m.HasField('AfterIndexKey') and len(m.AfterIndexKey) != 16:
-            return error(400, 'afterIndexKey query param has incorrect size')
         if not 1 <= m.Limit <= 100:
             return error(400, 'Limit must be between 1 and 100')
         return None
@@ -331,8 +342,6 @@ class Events:
         for i in self.select(lo, hi, sort == 'Descending', None)[2]:
             yield to_dict(dd.event(i, docs, prev))
 
-    def fault(self, rule, req):
-        return api_error(rule)
 
 
 def _varint(n):
@@ -344,26 +353,14 @@ def _varint(n):
     return bytes(out)
 
 
-class Packets:
-    name = 'diadoc-packet'
-
-    def __init__(self, dd):
-        self.dd = dd
+class Packets(_Method):
+    name, op, request = 'diadoc-packet', 'GetDocflowsByPacketId', P.GetDocflowsByPacketIdRequest
 
     def parse(self, req):
-        req.op = 'GetDocflowsByPacketId'
-        bad = self.dd.check(req, 'GetDocflowsByPacketId')
+        m, bad = self.message(req)
         if bad:
             return bad
-        m = P.GetDocflowsByPacketIdRequest()
-        try:
-            m.ParseFromString(req.body)
-        except Exception as e:
-            return error(400, 'Cannot parse GetDocflowsByPacketIdRequest: %s' % e)
-        req.params.update({'packetId': m.PacketId, 'count': m.Count,
-                           'after': m.AfterIndexKey.hex() if m.HasField('AfterIndexKey') else None})
-        if m.HasField('AfterIndexKey') and len(m.AfterIndexKey) != 16:
-            return error(400, 'afterIndexKey query param has incorrect size')
+        req.params.update({'packetId': m.PacketId, 'count': m.Count})
         if m.Count < 1:
             return error(400, 'Count must be positive')
         return None
@@ -413,5 +410,3 @@ class Packets:
         for pos in range(dd.packets[pk][2]):
             yield to_dict(dd.document(pk, pos))
 
-    def fault(self, rule, req):
-        return api_error(rule)
