@@ -456,5 +456,7 @@ int main(int argc, char **argv)
 		err(EXIT_IOERR, "%s", fname);
 	if (!delimited && first)
 		out_write(msg->p, msg->len);
+	free(lr.line);
+	buf_free(&len);
 	return fshut(stdout, "<stdout>");
 }

@@ -403,6 +403,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nmetargs; i++)
 		add_meta(metargs[i]);
+	free(metargs);
 	if (!max_record)
 		max_record = UINT64_MAX;
 	if (max_depth > 10000)
@@ -422,5 +423,6 @@ int main(int argc, char **argv)
 	in.blk = xmalloc(BLOCK);
 	out_init();
 	run(&in);
+	free(in.blk);
 	return fshut(stdout, "<stdout>");
 }
