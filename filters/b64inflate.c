@@ -123,10 +123,12 @@ static void feed(const char *p, size_t n, int last)
 	size_t whole = last ? s.text.len : s.text.len / 4 * 4;
 	if (s.padded && !last)
 		whole = 0;	/* decoded at the end, with its padding */
-	if (whole && b64_decode(&s.bin, s.text.p, whole))
-		errx(EXIT_DATA, "%s: not base64", s.name);
-	memmove(s.text.p, s.text.p + whole, s.text.len - whole);
-	s.text.len -= whole;
+	if (whole) {
+		if (b64_decode(&s.bin, s.text.p, whole))
+			errx(EXIT_DATA, "%s: not base64", s.name);
+		memmove(s.text.p, s.text.p + whole, s.text.len - whole);
+		s.text.len -= whole;
+	}
 	inflate_bin();
 }
 

@@ -56,6 +56,7 @@ F=$BATS_TEST_DIRNAME/fixtures/b64inflate
 }
 
 @test "b64inflate: 64 MiB out of a few KiB in flat memory" {
+	ldd "$(command -v b64inflate)" | grep -q libasan && skip "a sanitizer build's RSS is not the filter's"
 	head -c 67108864 /dev/zero | gzip -c | base64 >"$BATS_TEST_TMPDIR/bomb.b64"
 	run -0 bash -c 'b64inflate "$1" | wc -c' _ "$BATS_TEST_TMPDIR/bomb.b64"
 	assert_output 67108864
