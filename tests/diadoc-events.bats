@@ -106,3 +106,14 @@ de() {
 	same_as_truth "$BATS_TEST_TMPDIR/all" diadoc-events
 	[ "$(jq .records "$st")" -eq 345 ]
 }
+
+@test "diadoc-events: runs from an installation (make install), descriptor and filters found there" {
+	reset records=150
+	local dest=$BATS_TEST_TMPDIR/dest
+	make -s -C "$ROOT" install DESTDIR="$dest" PREFIX=/usr >/dev/null
+	[ -x "$dest/usr/bin/diadoc-events" ] && [ -r "$dest/usr/share/pagepull/diadoc.desc" ]
+	[ -r "$dest/usr/share/pagepull/lib.sh" ]
+	env -u PAGEPULL_BIN -u PAGEPULL_DESC PATH=/usr/bin:/bin \
+		"$dest/usr/bin/diadoc-events" -q --base-url "$EMU" --box "$BOX" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+}
