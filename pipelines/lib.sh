@@ -1,6 +1,6 @@
 # pipelines/lib.sh — sourced by the five pipelines, never run: where the filters and the
 # Diadoc descriptor are (source tree or installed), the options every pipeline shares, the
-# page-command status rule, one-off SOAP/HTTP calls with retries, and the --state files.
+# page-command status rule, Diadoc credentials, XML escaping, and the --state files.
 #
 # A pipeline sets PP_NAME and PP_SELF (its own resolved path) before sourcing this file.
 # Page commands are the pipeline itself run again by paginate(1) as `PIPELINE __page`,
@@ -232,22 +232,4 @@ pp_state_complete() {
 	done
 	pp_state_set '.complete = true | .records = $n' --argjson n "$n"
 	rm -f "$@"
-}
-
-# --- one request outside paginate ---------------------------------------------------------
-# pp_call OUT DECODE-CMD -- FETCH-ARGS…: fetch-page into the file OUT (atomically, so a
-# broken transfer is retried whole), then DECODE-CMD OUT. A temporary failure (75) is
-# tried again --retry times with backoff, as paginate would. Returns the last status.
-pp_call() {
-	local out=$1 decode=$2 try=0 st delay=$PP_RETRY_DELAY
-	shift 3
-	while :; do
-		st=0
-		fetch-page "${PP_FETCH[@]}" -o "$out" "$@" && "$decode" "$out" || st=$?
-		[ "$st" -eq 75 ] && [ "$try" -lt "$PP_RETRY" ] || return "$st"
-		try=$((try + 1))
-		pp_note "temporary failure; retry $try of $PP_RETRY in ${delay} s"
-		sleep "$delay"
-		delay=$(awk -v d="$delay" 'BEGIN { d *= 2; print (d > 60 ? 60 : d) }')
-	done
 }
