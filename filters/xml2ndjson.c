@@ -37,6 +37,7 @@ static struct {
 	struct xmlns ns[64];
 	size_t nns;
 	const char *records, *text, *metaout;
+	const char **arrays;
 	struct meta *meta;
 	int nmeta, quiet, qualified, wholedoc;
 	long maxdepth;
@@ -398,7 +399,7 @@ static void compile(int i, const char *src, int allow_attr)
 }
 
 /* Compiles every path once all -N bindings are known. */
-static void setup(const char **arrays, int narray)
+static void setup(int narray)
 {
 	npath = P_META + o.nmeta + narray;
 	parray = P_META + o.nmeta;
@@ -417,7 +418,7 @@ static void setup(const char **arrays, int narray)
 	for (int k = 0; k < o.nmeta; k++)
 		compile(P_META + k, o.meta[k].src, 1);
 	for (int k = 0; k < narray; k++) {
-		compile(parray + k, arrays[k], 0);
+		compile(parray + k, o.arrays[k], 0);
 		arrname[k] = xpath_child_name(&path[parray + k]);
 	}
 	d.in.maxtoken = o.maxrec;
@@ -474,14 +475,14 @@ int main(int argc, char *argv[])
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char **arrays = xcalloc((size_t)argc, sizeof *arrays);
 	int c, narray = 0;
+	o.arrays = xcalloc((size_t)argc, sizeof *o.arrays);
 	while ((c = getopt_long(argc, argv, "N:qu", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'N': add_ns(optarg); break;
 		case 'q': o.quiet = 1; break;
 		case 'u': out_unbuffered = 1; break;
-		case O_ARRAY: arrays[narray++] = optarg; break;
+		case O_ARRAY: o.arrays[narray++] = optarg; break;
 		case O_HELP: usage(stdout, EXIT_OK); break;
 		case O_MAXDEPTH: o.maxdepth = (long)number("--max-depth", optarg, 1, 10000); break;
 		case O_MAXREC: o.maxrec = number("--max-record-bytes", optarg, 1024, 1UL << 31); break;
@@ -499,7 +500,7 @@ int main(int argc, char *argv[])
 	if (o.text && o.nmeta && !o.metaout)
 		bad_usage("--meta with --text needs --meta-out FILE");
 	o.wholedoc = !o.records && !o.text;
-	setup(arrays, narray);
+	setup(narray);
 	if (o.metaout && !(o.metaf = fopen(o.metaout, "w")))
 		err(EXIT_IOERR, "%s", o.metaout);
 	out_init();

@@ -75,6 +75,8 @@ size_t xmlin_utf8_valid(const char *str, size_t n, size_t *tail)
 		uint64_t w;
 		while (end - p >= 8 && (memcpy(&w, p, 8), !(w & UINT64_C(0x8080808080808080))))
 			p += 8;
+		if (p == end)
+			break;
 		if (*p < 0x80) {
 			p++;
 			continue;

@@ -34,7 +34,7 @@ gen_mercury() {
 
 # --- golden pairs ---------------------------------------------------------------------------
 
-@test "xml2ndjson: Mercury seed response (re-declared prefixes), records and meta by URI" {
+@test "xml2ndjson: golden: Mercury seed response (re-declared prefixes), records and meta by URI" {
 	cd "$D"
 	run --separate-stderr xml2ndjson -N "dt=$DT" --records //dt:product \
 		--meta total=//dt:productList/@total --meta offset=//productList/@offset \
@@ -45,7 +45,7 @@ gen_mercury() {
 	assert_equal "$stderr" ""
 }
 
-@test "xml2ndjson: Data Mill cursor data, handle and eof as meta" {
+@test "xml2ndjson: golden: Data Mill cursor data, handle and eof as meta" {
 	run --separate-stderr xml2ndjson --records /data/row --meta handle=/data/@handle \
 		--meta eof=/data/@eof "$D/datamill.xml"
 	assert_success
@@ -53,14 +53,14 @@ gen_mercury() {
 	assert_line --index 2 '{"LastName":"Абрамов","FirstName":"Александр","BirthDate":{"@type":"date","#text":"05.09.2016"},"AcademicStatus":null}'
 }
 
-@test "xml2ndjson: DocsVision envelope as one object without --records" {
+@test "xml2ndjson: golden: DocsVision envelope as one object without --records" {
 	run --separate-stderr xml2ndjson "$D/docsvision-refresh.xml"
 	assert_success
 	assert_output "$(cat "$D/docsvision-refresh.ndjson")"
 	assert_equal "${#lines[@]}" 1
 }
 
-@test "xml2ndjson: the mapping rules, one record per case" {
+@test "xml2ndjson: golden: the mapping rules, one record per case" {
 	run --separate-stderr xml2ndjson --records //case "$D/mapping.xml"
 	assert_success
 	assert_output "$(cat "$D/mapping.ndjson")"
@@ -68,7 +68,7 @@ gen_mercury() {
 	assert_line --index 11 '{"@id":"namespaces","n":["from a","from b","default"]}'
 }
 
-@test "xml2ndjson: --qualified keeps one local name from two namespaces apart" {
+@test "xml2ndjson: golden: --qualified keeps one local name from two namespaces apart" {
 	run --separate-stderr xml2ndjson -N a=urn:example:a -N b=urn:example:b --qualified \
 		--records //case "$D/mapping.xml"
 	assert_success
@@ -86,7 +86,7 @@ gen_mercury() {
 
 # --- faults ---------------------------------------------------------------------------------
 
-@test "xml2ndjson: SOAP 1.1 fault with detail: stderr line, control line, exit 3" {
+@test "xml2ndjson: golden: SOAP 1.1 fault with detail: stderr line, control line, exit 3" {
 	cd "$D"
 	run --separate-stderr xml2ndjson --records //product fault11-mercury.xml
 	assert_failure 3
@@ -94,7 +94,7 @@ gen_mercury() {
 	assert_equal "$stderr" "$(cat fault11-mercury.err)"
 }
 
-@test "xml2ndjson: SOAP 1.1 asmx fault with empty detail: name is the code" {
+@test "xml2ndjson: golden: SOAP 1.1 asmx fault with empty detail: name is the code" {
 	cd "$D"
 	run --separate-stderr xml2ndjson --records //row fault11-asmx.xml
 	assert_failure 3
@@ -102,7 +102,7 @@ gen_mercury() {
 	assert_equal "$stderr" "$(cat fault11-asmx.err)"
 }
 
-@test "xml2ndjson: SOAP 1.2 fault: Code/Value, first Reason/Text, Detail" {
+@test "xml2ndjson: golden: SOAP 1.2 fault: Code/Value, first Reason/Text, Detail" {
 	cd "$D"
 	run --separate-stderr xml2ndjson --records //row fault12.xml
 	assert_failure 3
@@ -161,7 +161,7 @@ gen_mercury() {
 	assert_output "$(printf '{"id":"7"}\n{"id":"8"}\n%s{"first":"7","records":2}' "$RS")"
 }
 
-@test "xml2ndjson: --text writes the raw text of the first match, unescaped, nothing added" {
+@test "xml2ndjson: golden: --text writes the raw text of the first match, unescaped, nothing added" {
 	run --separate-stderr xml2ndjson --text //FirstPage "$D/docsvision-refresh.xml"
 	assert_success
 	assert_output "$(cat "$D/firstpage.xml")"
@@ -202,7 +202,7 @@ gen_mercury() {
 
 # --- encodings ------------------------------------------------------------------------------
 
-@test "xml2ndjson: windows-1251, KOI8-R and CP866 through iconv" {
+@test "xml2ndjson: golden: windows-1251, KOI8-R and CP866 through iconv" {
 	local e
 	for e in cp1251 koi8r cp866; do
 		run --separate-stderr xml2ndjson --records //row "$D/$e.xml"
@@ -212,7 +212,7 @@ gen_mercury() {
 	assert_equal "$(head -n 1 "$D/cp1251.ndjson")" '{"name":"Молоко и молочная продукция","code":"0401"}'
 }
 
-@test "xml2ndjson: UTF-16 with either byte order" {
+@test "xml2ndjson: golden: UTF-16 with either byte order" {
 	run xml2ndjson --records //row "$D/utf16.xml"
 	assert_success
 	assert_output "$(cat "$D/utf16.ndjson")"
