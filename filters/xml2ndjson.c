@@ -209,7 +209,8 @@ static void fault_end(const char *json, size_t len)
 /* Writes the records gathered so far. */
 static void flush_out(void)
 {
-	out_write(d.j.out.p, d.j.out.len);
+	if (d.j.out.len)
+		out_write(d.j.out.p, d.j.out.len);
 	buf_reset(&d.j.out);
 }
 
