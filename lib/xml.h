@@ -96,8 +96,8 @@ struct xjson {
 	size_t limit;		/* xj_full() when a record needs more bytes than this */
 };
 enum { XJ_ARRAY = 1 };	/* xj_start flags: a forced array (--array) */
-/* The key of an expat element (attr 0) or attribute name: names with the same JSON
- * key share one id. Ids stay valid until xj_trim, which forgets them all when there
+/* The key of an expat element (attr 0) or attribute name; names with the same JSON
+ * key are written as one key, and grouped. Ids stay valid until xj_trim, which forgets them all when there
  * are many (call it between records). sib and child (may be NULL) are cursors that
  * speed up the lookup: a per-depth uint32_t, 0 at first; sib for the name's level,
  * child for its children's (attributes use the element's child cursor as sib). */

@@ -18,7 +18,8 @@
  * writer here only escapes, without validating again.
  *
  * Names are interned: an id per distinct expat name, with the JSON of its key rendered
- * once; names rendered alike (one local name in two namespaces) share one id.
+ * once; names rendered alike (one local name in two namespaces) are written as the
+ * first of them (its "canonical" key), so that they group as one key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +185,7 @@ uint32_t xj_key(struct xjson *x, const char *name, int attr, uint32_t *sib, uint
 		*sib = (raw + 1) << 1;
 	if (child)
 		*child = (raw + 1) << 1 | 1;
-	return x->key[raw].canon;
+	return raw;
 }
 
 void xj_trim(struct xjson *x)
@@ -310,6 +311,7 @@ void xj_begin(struct xjson *x, int keyed)
 
 void xj_start(struct xjson *x, uint32_t key, int flags)
 {
+	key = x->key[key].canon;
 	if (x->nopen) {
 		struct xjopen *p = &x->open[x->nopen - 1];
 		if (x->text.len != x->pend)
@@ -331,6 +333,7 @@ void xj_start(struct xjson *x, uint32_t key, int flags)
 
 void xj_attr(struct xjson *x, uint32_t key, const char *val, size_t vlen)
 {
+	key = x->key[key].canon;
 	nextentry(x, &x->open[x->nopen - 1]);
 	struct xjent *en = newent(x, key, 0);
 	putkey(x, &x->out, key);
@@ -345,6 +348,7 @@ void xj_nil(struct xjson *x)
 
 void xj_emptyarray(struct xjson *x, uint32_t key)
 {
+	key = x->key[key].canon;
 	struct xjopen *e = &x->open[x->nopen - 1];
 	for (uint32_t i = e->ent0; i < x->nent; i++)
 		if (x->ent[i].key == key) {

@@ -158,6 +158,17 @@ gen_mercury() {
 	assert_output '{"r":{"p":["1","2","3"],"x":null}}'
 }
 
+@test "xml2ndjson: a prefixed step matches by URI, even where local names collide" {
+	local doc='<r xmlns:p="urn:p"><e p:k="1" k="2"/><x>plain</x><q:x xmlns:q="urn:q">q</q:x><p:x>p</p:x></r>'
+	run x2n "$doc" -N n= -N p=urn:p --records //n:x --meta pk=//e/@p:k --meta nk=//e/@n:k
+	assert_success
+	assert_output "$(printf '{"#text":"plain"}\n%s{"pk":"1","nk":"2","records":1}' "$RS")"
+	run x2n "$doc" -N p=urn:p --records //p:x
+	assert_output '{"#text":"p"}'
+	run x2n "$doc" --records //x
+	assert_output "$(printf '{"#text":"plain"}\n{"#text":"q"}\n{"#text":"p"}')"
+}
+
 @test "xml2ndjson: --meta: first match wins, absent is omitted, //@attr, element text" {
 	run x2n '<d n="1"><t>a<b>b</b>c</t><t>second</t><e k="v"/></d>' --records //nothing \
 		--meta text=//t --meta n=/d/@n --meta k=//@k --meta missing=//@zz --meta e=/d/e
