@@ -388,7 +388,7 @@ int main(int argc, char **argv)
 		case O_MAXREC: max_record = number_arg("--max-record-bytes", optarg, 1); break;
 		case O_DEPTH: max_depth = number_arg("--max-depth", optarg, 0); break;
 		case O_HELP: usage(0); break;
-		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
+		case O_VERSION: free(metargs); print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
 		}
 	}

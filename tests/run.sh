@@ -18,7 +18,7 @@ rm -rf build/asan/log
 mkdir -p build/asan/log
 san="exitcode=99:log_path=$PWD/build/asan/log/report:print_stacktrace=1"
 {
-	PAGEPULL_BIN=$PWD/build/asan/bin ASAN_OPTIONS="$san:detect_leaks=1" \
+	PAGEPULL_BIN=$PWD/build/asan/bin PAGEPULL_SANITIZED=1 ASAN_OPTIONS="$san:detect_leaks=1" \
 	UBSAN_OPTIONS="$san:halt_on_error=1" LSAN_OPTIONS="exitcode=99" \
 		bats --tap $suites
 	echo $? >build/asan/status
