@@ -77,7 +77,7 @@ same_as_truth() {
 	same_as_truth out diadoc-events
 }
 
-@test "paginate-emulator: Diadoc events: API errors 503 and 500 are retried or stop with their status" {
+@test "paginate-emulator: Diadoc events: an API error 503 is retried, a 403 stops with exit 69" {
 	emu_ctl 'faults?api=diadoc-events&kind=api_error&status=503&on=3' -X POST >/dev/null
 	run --separate-stderr paginate -s after-key --key-field IndexKey -o out --retry-delay 0 -- "$E/diadoc-events"
 	assert_success
