@@ -82,8 +82,8 @@ dm() {
 }
 
 @test "datamill-cursor: kill -9 while no packet is in flight, then --state resumes exactly" {
-	# The handle's position lives on the server: a packet it sent is gone. A stall keeps
-	# the 6th packet from being sent while the run is killed.
+	# A stall keeps the 6th packet from being sent while the run is killed; the resume
+	# starts the query again and rewrites the output.
 	reset 'records=300&datamill_max_objects=20'
 	fault 'api=datamill&kind=stall&seconds=4&on=6'
 	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
@@ -94,4 +94,38 @@ dm() {
 	same_as_truth "$out" datamill
 	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":300}'
 	[ ! -e "$st.run" ]
+}
+
+@test "datamill-cursor: kill -9 at seeded random instants, then --state -o restarts exactly" {
+	reset 'records=400&datamill_max_objects=20'
+	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out trial
+	RANDOM=7
+	for trial in 1 2 3; do
+		rm -f "$st" "$st.run" "$out"
+		# Killed after 2..9 packets were written, most likely with one in flight.
+		kill_when "$st.run" ".pages >= $((2 + RANDOM % 8))" -- datamill-cursor \
+			--base-url "$EMU/datamill" -q --state "$st" -o "$out"
+		run -0 dm --state "$st" -o "$out"
+		assert_output --partial "the query starts again from its first packet"
+		same_as_truth "$out" datamill
+		[ "$(jq -r .complete "$st")" = true ]
+	done
+}
+
+@test "datamill-cursor: a cut-off run is not resumed onto standard output (exit 2)" {
+	reset 'records=100&datamill_max_objects=20'
+	local st=$BATS_TEST_TMPDIR/state
+	kill_when "$st.run" '.pages >= 2' -- datamill-cursor --base-url "$EMU/datamill" -q \
+		--state "$st" -o "$BATS_TEST_TMPDIR/out"
+	run -2 dm -q --state "$st"
+	assert_output --partial "can only be restarted into a file (-o)"
+}
+
+@test "datamill-cursor: an expired handle exits 69; the resume with -o is exact" {
+	reset 'records=200&datamill_max_objects=20'
+	fault 'api=datamill&kind=expire_handle&on=4'
+	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
+	run -69 dm -q --state "$st" -o "$out"
+	run -0 dm -q --state "$st" -o "$out"
+	same_as_truth "$out" datamill
 }
