@@ -5,6 +5,7 @@
  * options rely on: a value as a string, a flag (1/"1"/true/"true"), an integer that
  * may come as a number or as a string (int64 in the protobuf JSON mapping).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,18 +100,25 @@ int ctl_flag(const struct cJSON *v)
 	return -1;
 }
 
+/* Integers within 2^53: beyond, a JSON number is not exact in cJSON's double, so a state
+ * file written with it would not read back the same; out-of-range strings are not clamped. */
+#define CTL_INT_MAX (1LL << 53)
 int ctl_int(const struct cJSON *v, long long *out)
 {
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 9.2e18)
+		if (v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > CTL_INT_MAX)
 			return -1;
 		*out = (long long)v->valuedouble;
 		return 0;
 	}
 	if (cJSON_IsString(v) && *v->valuestring) {
 		char *end;
-		*out = strtoll(v->valuestring, &end, 10);
-		return *end ? -1 : 0;
+		errno = 0;
+		long long x = strtoll(v->valuestring, &end, 10);
+		if (*end || errno || x > CTL_INT_MAX || x < -CTL_INT_MAX)
+			return -1;
+		*out = x;
+		return 0;
 	}
 	return -1;
 }

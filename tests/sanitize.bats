@@ -79,6 +79,27 @@ asan() {
 	assert_output ''
 }
 
+@test "sanitize: regression: integers past 2^53 in control lines and state files are refused, not clamped" {
+	# Found by fuzz-paginate-state: "index":"99…9" (20 digits) was read as LLONG_MAX (strtoll's
+	# ERANGE unchecked), saved as a number cJSON cannot read back exactly, and the state no
+	# longer loaded. ctl_int now takes integers within 2^53, numbers or strings.
+	local p="$BATS_TEST_TMPDIR/pages"
+	mkdir -p "$p"
+	printf '{"id":1}\n@{"total":"99999999999999999999"}\n' >"$p/first"
+	run --separate-stderr paginate -s cursor --token-field next --total-field total -- "$FIX/paginate/serve" "$p"
+	assert_failure 1
+	[ "$stderr" = $'paginate: page 1: total: not a count\npaginate: stop: error, exit 1; 0 pages, 0 records' ]
+	printf '{"paginate":1,"strategy":"cursor","done":false,"index":"99999999999999999999","number":1,"offset":0,"pages":1,"records":1}\n' >"$p/st"
+	run --separate-stderr paginate -s cursor --token-field next --state "$p/st" -- "$FIX/paginate/serve" "$p"
+	assert_failure 1
+	[ "$stderr" = "paginate: $p/st: not a paginate state file" ]
+	# 2^53 itself is still a count
+	printf '{"id":1}\n@{"total":9007199254740992}\n' >"$p/first"
+	run --separate-stderr paginate -s cursor --token-field next --total-field total -- "$FIX/paginate/serve" "$p"
+	assert_success
+	assert_output '{"id":1}'
+}
+
 @test "sanitize: every fuzz harness replays its seeds and past findings cleanly" {
 	# tests/fuzz/regress/NAME holds each input that once crashed a harness (fixed since).
 	run env FUZZ_SECONDS=0 bash "$ROOT/tests/fuzz/run.sh" -r
