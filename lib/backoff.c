@@ -1,10 +1,10 @@
 /*
  * backoff.c — how long to wait before retrying: exponential backoff with "equal
  * jitter" (half the delay fixed, half random, so that clients that failed
- * together do not retry together), a server's Retry-After (delta-seconds or an
- * HTTP-date), and a sleep that an interrupting signal does not cut short.
+ * together do not retry together), and a sleep that an interrupting signal does
+ * not cut short. (Retry-After parsing lives in http.c: it needs libcurl, and
+ * paginate, which backs off too, should not load libcurl at every start.)
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,21 +18,6 @@ double backoff_delay(double base, unsigned retry, double cap)
 	if (cap > 0 && d > cap)
 		d = cap;
 	return d / 2 + d / 2 * ((double)arc4random() / 4294967296.0);
-}
-
-double retry_after_secs(const char *v, time_t now)
-{
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (*v >= '0' && *v <= '9') {
-		char *end;
-		double s = strtod(v, &end);
-		return *end && !strchr(" \t\r\n", *end) ? -1 : s;
-	}
-	time_t t = curl_getdate(v, NULL);
-	if (t == -1)
-		return -1;
-	return t > now ? (double)(t - now) : 0;
 }
 
 void sleep_secs(double s)

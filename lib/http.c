@@ -291,6 +291,22 @@ int http_perform(struct http_xfer *x, int *retryable, struct buf *m)
 	return outcome(x, rc, retryable, m);
 }
 
+/* A Retry-After value (delta-seconds or an HTTP-date) as seconds from now, or -1. */
+double retry_after_secs(const char *v, time_t now)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		char *end;
+		double s = strtod(v, &end);
+		return *end && !strchr(" \t\r\n", *end) ? -1 : s;
+	}
+	time_t t = curl_getdate(v, NULL);
+	if (t == -1)
+		return -1;
+	return t > now ? (double)(t - now) : 0;
+}
+
 double http_retry_after(struct http_xfer *x)
 {
 	struct curl_header *hd;
