@@ -257,10 +257,8 @@ static void XMLCALL on_end(void *u, const XML_Char *name)
 
 static void XMLCALL on_chars(void *u, const XML_Char *s, int len)
 {
-	if (d.capdepth) {
-		xj_chars(&d.j, s, (size_t)len);
+	if (d.capdepth && xj_chars(&d.j, s, (size_t)len))
 		check_size();
-	}
 	for (int k = 0; d.nactive && k < o.nmeta; k++)
 		if (o.meta[k].depth) {
 			buf_add(&o.meta[k].val, s, (size_t)len);

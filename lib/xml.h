@@ -120,13 +120,16 @@ static inline int xj_full(const struct xjson *x)
 void xj_start(struct xjson *x, uint32_t key, int flags);
 void xj_attr(struct xjson *x, uint32_t key, const char *val, size_t vlen);
 void xj_nil(struct xjson *x);	/* the open element is null, whatever it holds */
-static inline void xj_chars(struct xjson *x, const char *s, size_t n)
+/* Returns 1 when the text buffer had to grow (the time to check xj_full). */
+static inline int xj_chars(struct xjson *x, const char *s, size_t n)
 {
 	struct buf *b = &x->text;
-	if (b->len + n >= b->cap)
+	int grew = b->len + n >= b->cap;
+	if (grew)
 		buf_grow(b, n);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
+	return grew;
 }
 void xj_emptyarray(struct xjson *x, uint32_t key);	/* "key":[] unless it has one */
 void xj_end(struct xjson *x);	/* after the root's end, x->out holds the record */
