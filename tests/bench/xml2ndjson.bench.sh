@@ -93,3 +93,4 @@ echo
 echo "xml2ndjson / xmlwf:    $(ratio "$X" "$W")x   (target <= 1.5)"
 echo "xml2ndjson / xmlwf -r: $(ratio "$X" "$WR")x"
 echo "xq / xml2ndjson:       $(ratio "$Q" "$QX")x on the 10 MB cut   (target >= 20)"
+echo "xq scaled to $(mib "$BIG") MiB / xml2ndjson: $(echo "scale=2; $Q * $(stat -c %s "$BIG") / $(stat -c %s "$CUT") / $X" | bc)x"
