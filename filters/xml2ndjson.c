@@ -230,7 +230,7 @@ static void XMLCALL on_end(void *u, const XML_Char *name)
 		}
 		if (d.depth == d.capdepth) {
 			d.capdepth = 0;
-			if (d.capfault || d.fault)
+			if (d.capfault || (o.wholedoc && d.fault))
 				d.j.out.len = d.j.base;	/* a fault is no record */
 			else {
 				buf_addc(&d.j.out, '\n');
