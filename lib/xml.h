@@ -1,5 +1,5 @@
 /*
- * xml.h — the XML side of the library (xmlpath.c, xmltree.c, xmlin.c), kept apart from
+ * xml.h — the XML side of the library (xmlpath.c, xmljson.c, xmlfault.c, xmlin.c), apart from
  * pagepull.h because only the XML filters need it. Include it after pagepull.h.
  * Element and attribute names are expat's namespace-processed names: "URI" XNS_SEP
  * "local" for a name in a namespace, the bare local name otherwise.
