@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 2
 bats --tap tests/*.bats
 st=$?
 
-ASAN_SUITES=${ASAN_SUITES:-"foundation xml2ndjson json2ndjson pb2ndjson ndjson2pb b64inflate paginate fetch-page"}
+ASAN_SUITES=${ASAN_SUITES:-"foundation xml2ndjson json2ndjson pb2ndjson ndjson2pb b64inflate datamill-norm paginate fetch-page"}
 suites=
 for s in $ASAN_SUITES; do
 	[ -e "tests/$s.bats" ] && suites="$suites tests/$s.bats"
