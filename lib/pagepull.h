@@ -213,10 +213,8 @@ void redact_line(struct buf *b, const char *s, size_t n);
 char *redact_url(const char *url);
 
 /* backoff.c: retry delays. backoff_delay: base * 2^(retry-1), capped at cap (if > 0), with
- * equal jitter (half fixed, half random); retry is 1 for the first retry. retry_after_secs:
- * a Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */
+ * equal jitter (half fixed, half random); retry is 1 for the first retry. */
 double backoff_delay(double base, unsigned retry, double cap);
-double retry_after_secs(const char *value, time_t now);
 void sleep_secs(double s);		/* nanosleep, resumed after signals */
 
 /* atomic.c: an output file written to a temporary beside it and renamed over it only
@@ -250,6 +248,8 @@ void http_init(struct http_xfer *x);	/* sets x->curl's callbacks */
 void http_trace(void *curl);		/* -v: libcurl's trace on stderr, redacted */
 int http_perform(struct http_xfer *x, int *retryable, struct buf *m);
 double http_retry_after(struct http_xfer *x);	/* seconds, or -1 if none */
+/* A Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */
+double retry_after_secs(const char *value, time_t now);
 
 /* The modules below serve paginate (the page driver). */
 struct cJSON;
