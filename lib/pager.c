@@ -55,6 +55,7 @@ static struct {
 	long long pages, records, run_pages, first_index, step, empty_run, out_len;
 	long long total, page_count;
 	int have_total, have_count, have_out_len, done, out_fd, out_regular, tty;
+	int moved;		/* the data moved under the offsets: the state is void */
 	const char *out_name;
 	struct buf reason, tmp;
 	struct hset tokens, hashes;
@@ -384,8 +385,17 @@ static int declared(const cJSON *meta, const char *field, long long *v, int *hav
 		page_msg(p, PS_FAIL, EXIT_DATA, "%s: not a count", field);
 		return -1;
 	}
-	if (*have && *v != x && field == o->total_field)
+	if (*have && *v != x && field == o->total_field) {
+		/* Under offsets a changed total means records moved: some would be skipped and
+		 * others repeated, and no resume can tell which. Only a new run is exact. */
+		if (o->strategy == PG_OFFSET) {
+			page_msg(p, PS_FAIL, EXIT_TEMPFAIL, "the declared total changed from %lld to "
+				 "%lld: records moved under the offsets; the run must start again", *v, x);
+			r.moved = 1;
+			return -1;
+		}
 		warnx("page %lld: the declared total changed from %lld to %lld", p->at.number, *v, x);
+	}
 	*v = x, *have = 1;
 	return 0;
 }
@@ -491,6 +501,8 @@ static int judge_page(struct page *p, struct pos *nx)
 static int finish(int rc)
 {
 	discard();
+	if (r.moved && o->state && unlink(o->state) == 0)
+		warnx("%s removed: the next run starts from the first page", o->state);
 	if (rc) {
 		buf_reset(&r.reason);
 		buf_addf(&r.reason, "error, exit %d", rc);

@@ -146,12 +146,17 @@ need_xml2ndjson() {
 	same_as_truth out mercury productType=5
 }
 
-@test "paginate-emulator: Mercury: products inserted during the run: the changed total is reported" {
+@test "paginate-emulator: Mercury: products inserted during the run: exit 75, and the next run is exact" {
 	need_xml2ndjson
 	emu_ctl 'faults?api=mercury&kind=insert&count=3&on=3' -X POST >/dev/null
-	run --separate-stderr paginate --page-size 20 --total-field total -o out -- "$E/mercury"
-	assert_success
-	[[ "$stderr" == *"paginate: page 3: the declared total changed from 120 to 123"* ]]
+	run --separate-stderr paginate --page-size 20 --total-field total --state st -o out -- "$E/mercury"
+	assert_failure 75
+	[[ "$stderr" == *"paginate: page 3: the declared total changed from 120 to 123: records moved under the offsets; the run must start again"* ]]
+	[[ "$stderr" == *"paginate: st removed: the next run starts from the first page"* ]]
+	[ ! -e st ]
+	run -0 paginate --page-size 20 --total-field total --state st -o out -q -- "$E/mercury"
+	[ "$(wc -l <out)" -eq 123 ]
+	same_as_truth out mercury productType=5
 }
 
 @test "paginate-emulator: Mercury: kill -9 during parallel runs, resume: exactly once" {
