@@ -195,18 +195,10 @@ static void add_fault(const char *spec)
 
 static unsigned long long number_arg(const char *opt, const char *s, unsigned long long max)
 {
-	char *e;
-	errno = 0;
-	unsigned long long v = strtoull(s, &e, 10);
-	int shift = 0;
-	switch (*e) {
-	case 'k': case 'K': shift = 10; e++; break;
-	case 'm': case 'M': shift = 20; e++; break;
-	case 'g': case 'G': shift = 30; e++; break;
-	}
-	if (errno || e == s || *e || *s == '-' || v > (max >> shift))
+	unsigned long long v;
+	if (arg_size(s, 0, max, &v))
 		bad("%s: '%s' is not a number up to %llu", opt, s, max);
-	return v << shift;
+	return v;
 }
 
 /* The paths still matched by the child of container d with this key (or index). */

@@ -74,13 +74,10 @@ static double secs_arg(const char *s, const char *opt)
 
 static size_t size_arg(const char *s)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	int shift = !*end ? 0 : strchr("kK", *end) ? 10 : strchr("mM", *end) ? 20 : strchr("gG", *end) ? 30 : -1;
-	if (errno || end == s || *s == '-' || shift < 0 || (*end && end[1]) || v == 0 || v > (1ULL << 40) >> shift)
+	unsigned long long v;
+	if (arg_size(s, 1, 1ULL << 40, &v))
 		bad_usage("%s: not a valid size", "--spool-mem");
-	return (size_t)(v << shift);
+	return (size_t)v;
 }
 
 static void names_add(const char ***v, size_t *n, const char *s)

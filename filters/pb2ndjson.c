@@ -308,15 +308,10 @@ static void usage(int status)
 /* A positive number, with an optional k, M or G suffix (powers of 1024); 0 if allowed. */
 static uint64_t number_arg(const char *opt, const char *s, int zero_ok)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	int shift = *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
-	if (shift)
-		end++;
-	if (errno || end == s || *end || *s == '-' || (!v && !zero_ok) || v > (UINT64_MAX >> 30))
+	unsigned long long v;
+	if (arg_size(s, !zero_ok, UINT64_MAX >> 30 << 30, &v))
 		errx(EXIT_USAGE, "%s: not a %s number: %s", opt, zero_ok ? "non-negative" : "positive", s);
-	return v << shift;
+	return v;
 }
 
 static const struct pb_field *top_field(const char *opt, const char *name)

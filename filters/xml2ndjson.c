@@ -377,15 +377,8 @@ static int run(const char *fname)
 
 static size_t number(const char *opt, const char *s, size_t min, size_t max)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end != s && *end && !end[1]) {
-		int sh = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : -1;
-		if (sh > 0 && v <= (~0ULL >> sh))
-			v <<= sh, end++;
-	}
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+	unsigned long long v;
+	if (arg_size(s, min, max, &v))
 		bad_usage("%s: not a number from %zu to %zu: %s", opt, min, max, s);
 	return (size_t)v;
 }

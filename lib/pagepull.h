@@ -82,6 +82,11 @@ struct linereader {
 };
 ssize_t line_read(struct linereader *lr);	/* length, or -1 at EOF */
 
+/* args.c: a size option: digits with an optional k, M or G suffix (powers of 1024),
+ * within min..max after the suffix; 0, or -1 if malformed or out of range. */
+int arg_size(const char *s, unsigned long long min, unsigned long long max,
+	     unsigned long long *out);
+
 /* common option helpers */
 void print_version(void);		/* "prog 0.1.0" on stdout */
 
