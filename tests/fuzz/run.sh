@@ -85,7 +85,8 @@ PY
 # replay NAME: each seed and regression input once; status 1 if any fails.
 replay() {
 	local n=$1 empty=$out/replay-$1
-	rm -rf "$empty" && mkdir -p "$empty" tests/fuzz/regress/"$n"
+	# (git keeps no empty folder: a harness without committed seeds gets one here)
+	rm -rf "$empty" && mkdir -p "$empty" tests/fuzz/seeds/"$n" tests/fuzz/regress/"$n"
 	FUZZ_ROOT=$ROOT ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		build/fuzz/fuzz-$n -runs=0 -close_fd_mask=2 "$empty" tests/fuzz/seeds/"$n" \
 		tests/fuzz/regress/"$n" >$out/$n.replay.log 2>&1
