@@ -3,7 +3,7 @@
 # response: 200 000 products (~112 MB) with Cyrillic text and escaped characters, re-declared
 # prefixes; xq on a 10 MB cut, scaled. Then xml2ndjson's peak RSS at 10 MB, 100 MB and 1 GB.
 # Targets (issue 2): within 1.5x of xmlwf's wall time, >= 20x faster than xq, < 8 MiB RSS.
-# The machine may be shared: the two timings the targets compare are taken best of 3.
+# The machine may be shared: the timings the targets compare alternate, best of 4 rounds.
 source "$(dirname "$0")/lib.sh"
 
 DT=http://api.vetrf.ru/schema/cdm/dictionary/v2
@@ -61,20 +61,19 @@ fi
 xmlwf "$CUT" && xmlwf -r "$GB" || { echo "bench: generated XML is not well-formed"; exit 1; }
 mib() { echo "scale=1; $(stat -c %s "$1") / 1048576" | bc; }
 
-# best LABEL CMD…: measure three times (rows printed), LAST_WALL := the smallest wall time.
-best() {
-	local label=$1 b=; shift
-	for i in 1 2 3; do
-		measure "$label" "$@"
-		[ -n "$b" ] && [ "$(echo "$LAST_WALL >= $b" | bc)" -eq 1 ] || b=$LAST_WALL
-	done
-	LAST_WALL=$b
-}
+# low VAR: VAR := min(VAR, LAST_WALL).
+low() { [ -n "${!1}" ] && [ "$(echo "$LAST_WALL >= ${!1}" | bc)" -eq 1 ] || printf -v "$1" %s "$LAST_WALL"; }
 
+# The three are measured in alternating rounds and the best of each compared: this
+# machine's speed drifts by tens of percent over a minute, and back-to-back runs of one
+# command would catch a different drift than the other's.
 bench_header "xml2ndjson: Mercury response, 200 000 products, $(mib "$BIG") MiB"
-best "xml2ndjson --records //product" xml2ndjson --records //product "$BIG"; X=$LAST_WALL
-best "xmlwf (expat alone, mmap, one XML_Parse)" xmlwf "$BIG"; W=$LAST_WALL
-best "xmlwf -r (expat alone, read(2) in chunks)" xmlwf -r "$BIG"; WR=$LAST_WALL
+X= W= WR=
+for round in 1 2 3 4; do
+	measure "xml2ndjson --records //product (round $round)" xml2ndjson --records //product "$BIG"; low X
+	measure "xmlwf (expat alone, mmap, one XML_Parse)" xmlwf "$BIG"; low W
+	measure "xmlwf -r (expat alone, read(2) in chunks)" xmlwf -r "$BIG"; low WR
+done
 measure "xml2" xml2 <"$BIG"
 measure "xmlstarlet sel -t -c //dt:product" xmlstarlet sel -N "dt=$DT" -t -c //dt:product "$BIG"
 bench_header "xq on a $(mib "$CUT") MiB cut (18 000 products)"
