@@ -31,6 +31,7 @@ static struct {
 	struct buf body, form;
 	int has_body, stdin_used;
 	char *url, *shown_url;	/* shown_url: for messages, without credentials */
+	char *expanded_url;	/* from --expand-url, instead of the URL operand */
 } o = { .retry_delay = 1, .max_retry_after = 120 };
 
 static struct http_xfer x;	/* the exchange; x.out is stdout or the -o temporary */
@@ -44,7 +45,9 @@ static void usage(FILE *f)
 	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--progress]\n"
 	      "                  [--query name=value] [--retry n] [--retry-delay seconds]\n"
 	      "                  [--retry-max-time seconds] [--soap] [--soap-action action]\n"
-	      "                  [--stall-time seconds] [--user-env var] URL\n", f);
+	      "                  [--stall-time seconds] [--user-env var] [--variable spec]\n"
+	      "                  [--expand-data data] [--expand-header header] [--expand-query name=value]\n"
+	      "                  URL | --expand-url URL\n", f);
 	if (f == stderr)
 		exit(EXIT_USAGE);
 	exit(EXIT_OK);
@@ -200,6 +203,37 @@ static void add_pair(struct buf *b, const char *opt, const char *arg)
 	buf_addf(b, "%s%s=%s", b->len ? "&" : "", n, v);
 	curl_free(n);
 	curl_free(v);
+}
+
+static void opt_variable(const char *arg)
+{
+	const char *why;
+	if (var_set(arg, open_input, &why) == -1) {
+		/* the name only: the rest of the argument could be a value */
+		const char *name = arg + (arg[0] == '%');
+		warnx("--variable: %.*s: %s", (int)strcspn(name, "=@"), name, why);
+		usage(stderr);
+	}
+}
+
+/* --expand-OPTION ARG: ARG with its {{variables}} expanded, in the buffer that the
+ * handler of OPTION then takes. */
+static const char *expand(const char *opt, const char *arg, struct buf *b)
+{
+	const char *why;
+	if (var_expand(arg, b, &why) == -1)
+		bad(opt, why);
+	return buf_str(b);
+}
+
+static void opt_expand_header(const char *arg)
+{
+	struct buf b = { 0 };
+	expand("--expand-header", arg, &b);
+	/* A header that took a variable's content may carry a secret: kept out of -v. */
+	add_header(b.p, b.len, strcmp(b.p, arg) != 0);
+	memset(b.p, 0, b.len);
+	buf_free(&b);
 }
 
 static void setup(CURL *h)
@@ -358,7 +392,8 @@ static void parse_url(const char *arg, struct buf *query)
 
 enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_MAX_RETRY_AFTER,
        O_META_HEADER, O_META_OUT, O_NETRC_FILE, O_PROGRESS, O_QUERY, O_RETRY, O_RETRY_DELAY,
-       O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_HELP, O_VERSION };
+       O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_VARIABLE,
+       O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION };
 
 static const struct option longopts[] = {
 	{ "user-agent", required_argument, 0, 'A' },
@@ -390,6 +425,11 @@ static const struct option longopts[] = {
 	{ "soap-action", required_argument, 0, O_SOAP_ACTION },
 	{ "stall-time", required_argument, 0, O_STALL_TIME },
 	{ "user-env", required_argument, 0, O_USER_ENV },
+	{ "variable", required_argument, 0, O_VARIABLE },
+	{ "expand-data", required_argument, 0, O_EXPAND_DATA },
+	{ "expand-header", required_argument, 0, O_EXPAND_HEADER },
+	{ "expand-query", required_argument, 0, O_EXPAND_QUERY },
+	{ "expand-url", required_argument, 0, O_EXPAND_URL },
 	{ "help", no_argument, 0, O_HELP },
 	{ "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 }
@@ -397,7 +437,7 @@ static const struct option longopts[] = {
 
 static void parse_args(int argc, char **argv)
 {
-	struct buf query = { 0 };
+	struct buf query = { 0 }, x = { 0 };
 	const char *user_env = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "A:d:H:kLm:no:svX:", longopts, NULL)) != -1) {
@@ -434,15 +474,27 @@ static void parse_args(int argc, char **argv)
 		case O_SOAP_ACTION: o.soap_action = optarg; break;
 		case O_STALL_TIME: o.stall_time = parse_secs("--stall-time", optarg); break;
 		case O_USER_ENV: user_env = optarg; break;
+		case O_VARIABLE: opt_variable(optarg); break;
+		case O_EXPAND_DATA: opt_data(expand("--expand-data", optarg, &x)); break;
+		case O_EXPAND_HEADER: opt_expand_header(optarg); break;
+		case O_EXPAND_QUERY: add_pair(&query, "--expand-query", expand("--expand-query", optarg, &x)); break;
+		case O_EXPAND_URL:
+			free(o.expanded_url);
+			o.expanded_url = xstrdup(expand("--expand-url", optarg, &x));
+			break;
 		case O_HELP: usage(stdout); break;
 		case O_VERSION: print_version(); exit(EXIT_OK);
 		default: usage(stderr);
 		}
 	}
-	if (optind != argc - 1)
+	if (optind != argc - !o.expanded_url)
 		usage(stderr);
-	parse_url(argv[optind], &query);
+	parse_url(o.expanded_url ? o.expanded_url : argv[optind], &query);
 	buf_free(&query);
+	if (x.p)
+		memset(x.p, 0, x.cap);	/* an expansion may have held a secret */
+	buf_free(&x);
+	var_free();
 	if (o.form.len) {
 		if (o.has_body)
 			bad("--form", "cannot be combined with --data");

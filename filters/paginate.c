@@ -41,7 +41,8 @@ static void usage(FILE *f, int status)
 		"                [--max-pages n] [--max-empty n] [--strict] [--end-on-fault name]\n"
 		"                [--retry-on-fault name] [--retry n] [--retry-delay seconds]\n"
 		"                [--state file] [--rate n] [--progress[=seconds]] [--spool-mem bytes]\n"
-		"                [--] command [argument ...]\n");
+		"                [--] command [argument ...]\n"
+		"       paginate [options] --pipeline [--] command [argument ...] '|' command ...\n");
 	exit(status);
 }
 
@@ -90,7 +91,9 @@ enum { O_PAGE_SIZE = 256, O_START_OFFSET, O_START_PAGE, O_START_TOKEN, O_TOKEN_F
        O_TOKEN_REPEATS, O_KEY_FIELD, O_DONE_FIELD, O_HAS_MORE, O_TOTAL_FIELD, O_TOTAL_IF,
        O_PAGE_COUNT, O_PAGE_COUNT_FIELD, O_MAX_PAGES, O_MAX_EMPTY, O_STRICT, O_END_FAULT,
        O_RETRY_FAULT, O_RETRY, O_RETRY_DELAY, O_STATE, O_RATE, O_PROGRESS, O_SPOOL_MEM,
-       O_HELP, O_VERSION };
+       O_PIPELINE, O_HELP, O_VERSION };
+
+static int pipeline;	/* --pipeline: arguments that are exactly "|" separate stages */
 
 static const struct option longopts[] = {
 	{ "max-time", required_argument, 0, 'm' }, { "output", required_argument, 0, 'o' },
@@ -121,6 +124,7 @@ static const struct option longopts[] = {
 	{ "rate", required_argument, 0, O_RATE },
 	{ "progress", optional_argument, 0, O_PROGRESS },
 	{ "spool-mem", required_argument, 0, O_SPOOL_MEM },
+	{ "pipeline", no_argument, 0, O_PIPELINE },
 	{ "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 }
 };
@@ -177,6 +181,7 @@ static void parse_opt(int c, const char *arg)
 			o.progress_every = secs_arg(arg, "--progress");
 		break;
 	case O_SPOOL_MEM: o.spool_mem = size_arg(arg); break;
+	case O_PIPELINE: pipeline = 1; break;
 	case O_HELP: usage(stdout, 0); break;
 	case O_VERSION: print_version(); exit(fshut(stdout, "<stdout>")); break;
 	default: usage(stderr, EXIT_USAGE);
@@ -211,6 +216,26 @@ static void check_opts(void)
 		bad_usage("%s", "--total-if needs --total-field");
 }
 
+/* The page command's stages. With --pipeline, each "|" argument becomes the NULL that
+ * ends the stage before it, so the stages are argv's own pieces. */
+static void split_stages(char **cmd)
+{
+	o.cmd = cmd;
+	o.stages[0] = cmd;
+	o.nstages = 1;
+	for (char **a = cmd; pipeline && *a; a++) {
+		if (strcmp(*a, "|") != 0)
+			continue;
+		if (o.nstages == JOB_MAX_STAGES)
+			bad_usage("--pipeline: at most %s stages", "16");
+		*a = NULL;
+		o.stages[o.nstages++] = a + 1;
+	}
+	for (int i = 0; i < o.nstages; i++)
+		if (!o.stages[i][0])
+			bad_usage("%s", "--pipeline: an empty stage (a '|' first, last or twice)");
+}
+
 int main(int argc, char *argv[])
 {
 	int c;
@@ -219,7 +244,7 @@ int main(int argc, char *argv[])
 	if (optind >= argc)
 		bad_usage("%s", "no page command");
 	check_opts();
-	o.cmd = argv + optind;
+	split_stages(argv + optind);
 
 	return pager_run(&o);
 }

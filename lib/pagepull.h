@@ -105,6 +105,12 @@ static inline uint64_t pbw_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint
 void b64_encode(struct buf *b, const void *p, size_t n);
 int b64_decode(struct buf *b, const char *s, size_t n);
 
+/* vars.c: curl's --variable and {{NAME[:fn…]}} expansion (trim, json, url, b64, 64dec).
+ * open_in opens a file name ("-": stdin) or dies; why gets the reason of a -1. */
+int var_set(const char *spec, FILE *(*open_in)(const char *), const char **why);
+int var_expand(const char *in, struct buf *out, const char **why);
+void var_free(void);
+
 /* pbschema.c: a FileDescriptorSet (protoc --descriptor_set_out), indexed by protobuf-c's
  * descriptor.proto bindings. Field types are descriptor.proto's numbers (PBT_*). */
 enum { PBT_DOUBLE = 1, PBT_FLOAT, PBT_INT64, PBT_UINT64, PBT_INT32, PBT_FIXED64, PBT_FIXED32,
@@ -311,8 +317,21 @@ struct pgstate {
 int state_save(const char *path, const struct pgstate *s);
 int state_load(const char *path, struct pgstate *s);
 
-/* spawn.c: COMMAND with stdout on a pipe, stdin /dev/null, NAME=VALUE extras, own group. */
-pid_t spawn_cmd(char *const argv[], char *const extra[], int *outfd);	/* -1 with errno */
+/* spawn.c: a page command of n stages (a pipeline when n > 1): the last one's stdout on a
+ * pipe (*outfd), the first one's stdin /dev/null, NAME=VALUE extras, one process group
+ * led by pid[0]. job_start: 0, or -1 with errno (nothing left running). job_wait: 1 when
+ * every stage has ended, with the pipeline's status in *wst (the first stage that failed
+ * other than by SIGPIPE); 0 if nohang and some still run. */
+#define JOB_MAX_STAGES 16
+struct job {
+	int n, failed;		/* failed: after job_start's -1, the stage that could not start */
+	pid_t pid[JOB_MAX_STAGES];
+	int wst[JOB_MAX_STAGES];
+	char done[JOB_MAX_STAGES];
+};
+int job_start(struct job *j, char **const stage[], int n, char *const extra[], int *outfd);
+void job_kill(const struct job *j, int sig);	/* the whole process group */
+int job_wait(struct job *j, int nohang, int *wst);
 
 /* pager.c: paginate's engine — the page loop, stop rules, guards, retries, page-atomic
  * output, checkpoints, parallel pages. pager_run returns the exit status. */
@@ -328,7 +347,9 @@ struct pager_opts {
 	size_t nend_faults, nretry_faults;
 	double retry_delay, rate, progress_every, max_time;
 	size_t spool_mem;
-	char **cmd;
+	char **cmd;		/* the first stage's argv, for messages */
+	char **stages[JOB_MAX_STAGES];
+	int nstages;
 };
 int pager_run(const struct pager_opts *o);
 

@@ -1,7 +1,10 @@
 /*
- * pager.c — paginate's engine. A window of up to --parallel pages, each a running page
- * command (or one waiting to be retried) whose stdout is split by intake.c into a spool
- * and a merged control object. Pages are written strictly in order: the page at the head
+ * pager.c — paginate's engine. A window of pages, each a running page command (or one
+ * waiting to be retried, or one done and waiting for its turn) whose stdout is split by
+ * intake.c into a spool and a merged control object. At most --parallel commands run at
+ * once; the window is wider (4 × --parallel) so that a slow page at the head does not
+ * hold the others back: pages behind it that are done wait in their spools while new
+ * ones start. Pages are written strictly in order: the page at the head
  * of the window is judged (stop rules, guards) and written when its command is done,
  * then the checkpoint follows. Only the head's successor is certain; pages further ahead
  * are guesses (offset + the largest page seen, or the next page number) made once the
@@ -35,7 +38,7 @@ enum { PS_FREE, PS_RUN, PS_WAIT, PS_OK, PS_END, PS_FAIL };
 
 struct page {
 	int st, attempt, status, fd, timed_out;
-	pid_t pid;
+	struct job job;		/* the page command's processes while it runs */
 	double wake;		/* PS_WAIT: retry at this time */
 	double deadline;	/* PS_RUN: killed at this time (--max-time), or 0 */
 	struct pos at;
@@ -51,6 +54,7 @@ struct hset {			/* 64-bit hashes seen: tokens, page contents */
 static const struct pager_opts *o;
 static struct {
 	struct page *slots;
+	int window;		/* slots: 1, or 4 × --parallel */
 	struct pos next, plan;	/* after the last written page; the next to launch */
 	long long pages, records, run_pages, first_index, step, empty_run, out_len;
 	long long total, page_count;
@@ -114,7 +118,7 @@ static void set_token(struct pos *p, const char *t)
 
 static struct page *slot(long long index)
 {
-	return &r.slots[index % o->parallel];
+	return &r.slots[index % r.window];
 }
 
 static void page_msg(struct page *p, int st, int status, const char *fmt, ...)
@@ -247,19 +251,17 @@ static void launch(struct page *p)
 	env[6] = NULL;
 	intake_reset(&p->in);
 	p->attempt++;
-	p->pid = spawn_cmd(o->cmd, env, &p->fd);
-	int e = errno;
+	int rc = job_start(&p->job, o->stages, o->nstages, env, &p->fd), e = errno;
 	for (int i = 0; i < 6; i++)
 		free(env[i]);
-	if (p->pid > 0) {
+	if (rc == 0) {
 		p->st = PS_RUN;
 		p->timed_out = 0;
 		p->deadline = o->max_time > 0 ? now() + o->max_time : 0;
 		return;
 	}
-	p->pid = 0;
 	page_msg(p, PS_FAIL, e == EAGAIN || e == ENOMEM ? EXIT_TEMPFAIL : EXIT_USAGE,
-		 "%s: %s", o->cmd[0], strerror(e));
+		 "%s: %s", o->stages[p->job.failed][0], strerror(e));
 }
 
 static int listed(const char **names, size_t n, const char *a, const char *b)
@@ -340,9 +342,7 @@ static void reap(struct page *p, int wst_override)
 	intake_end(&p->in);
 	close(p->fd);
 	p->fd = -1;
-	while (waitpid(p->pid, &wst, 0) == -1 && errno == EINTR)
-		;
-	p->pid = 0;
+	job_wait(&p->job, 0, &wst);
 	if (wst_override)
 		page_msg(p, PS_FAIL, EXIT_IOERR, "reading the command's output: %s", strerror(wst_override));
 	else
@@ -355,18 +355,17 @@ static void discard(void)
 	for (long long i = r.next.index; i < r.plan.index; i++) {
 		struct page *p = slot(i);
 		if (p->st == PS_RUN) {
-			kill(-p->pid, SIGTERM);
+			job_kill(&p->job, SIGTERM);
 			close(p->fd);
 			int wst, k;
-			for (k = 0; k < 200 && waitpid(p->pid, &wst, WNOHANG) == 0; k++)
+			for (k = 0; k < 200 && !job_wait(&p->job, 1, &wst); k++)
 				usleep(10000);
 			if (k == 200) {
-				kill(-p->pid, SIGKILL);
-				waitpid(p->pid, &wst, 0);
+				job_kill(&p->job, SIGKILL);
+				job_wait(&p->job, 0, &wst);
 			}
 		}
 		p->st = PS_FREE;
-		p->pid = 0;
 	}
 	pos_copy(&r.plan, &r.next);
 }
@@ -584,10 +583,21 @@ static int commit_ready(void)
 	}
 }
 
+/* Page commands running or waiting for a retry. */
+static int in_flight(void)
+{
+	int n = 0;
+	for (long long i = r.next.index; i < r.plan.index; i++)
+		n += slot(i)->st == PS_RUN || slot(i)->st == PS_WAIT;
+	return n;
+}
+
 static int can_plan(void)
 {
 	long long ahead = r.plan.index - r.next.index;
-	if (ahead >= o->parallel || (o->max_pages && r.plan.index - r.first_index >= o->max_pages))
+	if (ahead >= r.window || (o->max_pages && r.plan.index - r.first_index >= o->max_pages))
+		return 0;
+	if (ahead > 0 && in_flight() >= o->parallel)
 		return 0;
 	if (ahead == 0)
 		return 1;
@@ -666,7 +676,7 @@ static void wait_events(void)
 	for (int i = 0; i < n; i++)
 		if (pp[i]->st == PS_RUN && pp[i]->deadline && t >= pp[i]->deadline) {
 			/* The whole group: a shell script's curl too. */
-			kill(-pp[i]->pid, SIGKILL);
+			job_kill(&pp[i]->job, SIGKILL);
 			pp[i]->timed_out = 1;
 			reap(pp[i], 0);
 		}
@@ -676,9 +686,8 @@ static void wait_events(void)
 static void on_signal(int sig)
 {
 	/* The page commands run in process groups of their own: end them with us. */
-	for (int i = 0; r.slots && i < o->parallel; i++)
-		if (r.slots[i].pid > 0)
-			kill(-r.slots[i].pid, sig);
+	for (int i = 0; r.slots && i < r.window; i++)
+		job_kill(&r.slots[i].job, sig);
 	atomic_unlink_pending();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -700,9 +709,10 @@ int pager_run(const struct pager_opts *opts)
 		return 0;
 	}
 	open_output(resumed);
-	r.slots = xcalloc((size_t)o->parallel, sizeof *r.slots);
-	for (int i = 0; i < o->parallel; i++)
-		intake_init(&r.slots[i].in, o->spool_mem / (size_t)o->parallel, o->strategy == PG_AFTERKEY);
+	r.window = o->parallel > 1 ? 4 * o->parallel : 1;
+	r.slots = xcalloc((size_t)r.window, sizeof *r.slots);
+	for (int i = 0; i < r.window; i++)
+		intake_init(&r.slots[i].in, o->spool_mem / (size_t)r.window, o->strategy == PG_AFTERKEY);
 	if (r.next.token && (o->strategy == PG_CURSOR || o->strategy == PG_AFTERKEY))
 		hset_add(&r.tokens, hash_str(r.next.token));
 	pos_copy(&r.plan, &r.next);

@@ -1,8 +1,10 @@
 /*
- * spawn.c — runs a command with its stdout on a pipe, its stdin on /dev/null, extra
- * NAME=VALUE pairs in its environment (replacing inherited ones of the same name), in a
- * process group of its own so that the whole group (a shell script and its curl) can be
- * ended at once. posix_spawnp: vfork speed, and an exec failure comes back as an errno.
+ * spawn.c — runs a page command: one program, or a pipeline of programs joined by pipes,
+ * with the last one's stdout on a pipe to us, the first one's stdin on /dev/null, extra
+ * NAME=VALUE pairs in the environment (replacing inherited ones of the same name), all
+ * in one process group of their own so that the whole command can be ended at once.
+ * A pipeline run here needs no shell: a page then costs its programs and nothing else.
+ * posix_spawnp: vfork speed, and an exec failure comes back as an errno.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "pagepull.h"
 
@@ -25,49 +28,128 @@ static int env_overridden(const char *e, char *const extra[])
 	return 0;
 }
 
-pid_t spawn_cmd(char *const argv[], char *const extra[], int *outfd)
+static char **make_env(char *const extra[])
 {
-	size_t ne = 0, nx = 0;
+	size_t ne = 0, nx = 0, k = 0;
 	while (environ[ne])
 		ne++;
 	while (extra[nx])
 		nx++;
 	char **envp = xcalloc(ne + nx + 1, sizeof *envp);
-	size_t k = 0;
 	for (size_t i = 0; i < ne; i++)
 		if (!env_overridden(environ[i], extra))
 			envp[k++] = environ[i];
 	for (size_t i = 0; i < nx; i++)
 		envp[k++] = extra[i];
 	envp[k] = NULL;
+	return envp;
+}
 
-	int pfd[2];
-	pid_t pid = -1;
-	if (pipe2(pfd, O_CLOEXEC) == -1) {
-		free(envp);
-		return -1;
-	}
+/* One stage: stdin from in (or /dev/null when -1), stdout to out, in group pgid (0: its own). */
+static int start_stage(pid_t *pid, char *const argv[], char **envp, int in, int out, pid_t pgid)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none;
 	sigemptyset(&none);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
+	if (in == -1)
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	else
+		posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setpgroup(&at, pgid);
 	posix_spawnattr_setsigmask(&at, &none);
-	int e = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	int e = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	return e;
+}
+
+int job_start(struct job *j, char **const stage[], int n, char *const extra[], int *outfd)
+{
+	char **envp = make_env(extra);
+	int last[2], in = -1, e = 0;
+	j->n = 0;
+	if (pipe2(last, O_CLOEXEC) == -1) {
+		free(envp);
+		return -1;
+	}
+	for (int i = 0; i < n && !e; i++) {
+		int link[2] = { -1, last[1] };
+		if (i < n - 1 && pipe2(link, O_CLOEXEC) == -1) {
+			e = errno;
+			break;
+		}
+		pid_t pid;
+		e = start_stage(&pid, stage[i], envp, in, link[1], j->n ? j->pid[0] : 0);
+		if (!e)
+			j->pid[j->n++] = pid;
+		j->failed = i;
+		if (in != -1)
+			close(in);
+		if (i < n - 1)
+			close(link[1]);
+		in = link[0];
+	}
+	if (in != -1 && in != last[0])
+		close(in);
 	free(envp);
-	close(pfd[1]);
+	close(last[1]);
 	if (e) {
-		close(pfd[0]);
+		/* A stage that cannot start: the ones before it are ended, nothing half runs. */
+		job_kill(j, SIGKILL);
+		int wst;
+		job_wait(j, 0, &wst);
+		close(last[0]);
 		errno = e;
 		return -1;
 	}
-	*outfd = pfd[0];
-	return pid;
+	*outfd = last[0];
+	return 0;
+}
+
+void job_kill(const struct job *j, int sig)
+{
+	if (j->n)
+		kill(-j->pid[0], sig);
+}
+
+/* The pipeline's status, as a page command's should be: the first stage that failed
+ * other than by SIGPIPE (a decoder that rejects its input makes fetch-page's write
+ * fail; the decoder's status is the one that tells what happened), else the first
+ * killed by SIGPIPE, else success. */
+static int combined(const int *wst, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (wst[i] != 0 && !(WIFSIGNALED(wst[i]) && WTERMSIG(wst[i]) == SIGPIPE))
+			return wst[i];
+	for (int i = 0; i < n; i++)
+		if (wst[i] != 0)
+			return wst[i];
+	return 0;
+}
+
+int job_wait(struct job *j, int nohang, int *wst)
+{
+	int st[JOB_MAX_STAGES] = { 0 };
+	for (int i = 0; i < j->n; i++) {
+		if (j->done[i]) {
+			st[i] = j->wst[i];
+			continue;
+		}
+		pid_t r;
+		while ((r = waitpid(j->pid[i], &j->wst[i], nohang ? WNOHANG : 0)) == -1 && errno == EINTR)
+			;
+		if (r == 0)
+			return 0;
+		j->done[i] = 1;
+		st[i] = j->wst[i];
+	}
+	*wst = combined(st, j->n);
+	j->n = 0;
+	memset(j->done, 0, sizeof j->done);
+	return 1;
 }

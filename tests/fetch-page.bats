@@ -411,3 +411,73 @@ teardown() {
 	run peak_rss_kib fetch-page "$FXU/big?mib=256"
 	[ "$output" -lt 16384 ] || fail "peak RSS $output KiB"
 }
+
+# ---- variables (curl's --variable and --expand-*) ---------------------------------------------
+
+@test "fetch-page: --variable and --expand-data/-url/-query/-header build the request from the environment" {
+	export PAGE_OFFSET=40 TOK=' a b&"ü '
+	run --separate-stderr fetch-page --variable %PAGE_OFFSET --variable %TOK --variable 'n=5' \
+		--expand-data '<offset>{{PAGE_OFFSET}}</offset><count>{{n}}</count>' \
+		--expand-query 'q={{TOK:trim}}' --expand-header 'X-Token: {{TOK:trim:b64}}' \
+		--expand-url "$FXU/echo?from={{PAGE_OFFSET}}"
+	assert_success
+	[ -z "$stderr" ]
+	run jq -r '.method, .path, .body, .headers["x-token"]' <<<"$output"
+	assert_output 'POST
+/echo?from=40&q=a%20b%26%22%c3%bc
+<offset>40</offset><count>5</count>
+YSBiJiLDvA=='
+}
+
+@test "fetch-page: expansion functions trim, json, url, b64, 64dec; unknown names are empty; \\{{ is literal" {
+	export V=$' tab\t"q" ü/&= '
+	run --separate-stderr fetch-page --variable %V --variable 'e=aGk=' --variable '%UNSET_HERE=dflt' \
+		--expand-data '[{{V:trim}}] [{{V:json}}] [{{V:trim:url}}] [{{V:b64}}] [{{e:64dec}}] [{{UNSET_HERE}}] [{{nope}}] \{{V}} {{V' \
+		"$FXU/echo"
+	assert_success
+	run jq -r .body <<<"$output"
+	assert_output "[tab	\"q\" ü/&=] [ tab\\t\\\"q\\\" ü/&= ] [tab%09%22q%22%20%C3%BC%2F%26%3D] [IHRhYgkicSIgw7wvJj0g] [hi] [dflt] [] {{V}} {{V"
+}
+
+@test "fetch-page: --variable NAME@FILE and @- read the content; an expanded -d @FILE reads the file" {
+	printf 'from a file\n' >var.txt
+	printf '<body/>' >body.xml
+	run --separate-stderr bash -c 'printf stdin-content | fetch-page --variable f@var.txt --variable s@- \
+		--expand-header "X-F: {{f:trim}}" --expand-header "X-S: {{s}}" --variable b=body.xml --expand-data @{{b}} "$0/echo"' "$FXU"
+	assert_success
+	run jq -r '.headers["x-f"], .headers["x-s"], .body' <<<"$output"
+	assert_output $'from a file\nstdin-content\n<body/>'
+}
+
+@test "fetch-page: variable errors are usage errors naming the variable, never its value" {
+	unset NOT_SET_ANYWHERE
+	run --separate-stderr fetch-page --variable %NOT_SET_ANYWHERE "$FXU/echo"
+	assert_failure 2
+	[ "${stderr%%$'\n'*}" = "fetch-page: --variable: NOT_SET_ANYWHERE: the environment variable is not set" ]
+	[ -z "$output" ]
+	run --separate-stderr fetch-page --variable 'bad-name=s3cret' "$FXU/echo"
+	assert_failure 2
+	[[ "$stderr" == "fetch-page: --variable: bad-name: expected NAME=text"* ]]
+	[[ "$stderr" != *s3cret* ]]
+	run --separate-stderr fetch-page --variable 'x=1' --expand-data '{{x:upper}}' "$FXU/echo"
+	assert_failure 2
+	[[ "$stderr" == "fetch-page: --expand-data: unknown function (trim, json, url, b64, 64dec)"* ]]
+	printf 'a\0b' >nul.bin
+	run --separate-stderr fetch-page --variable 'z@nul.bin' --expand-data '{{z}}' "$FXU/echo"
+	assert_failure 2
+	[[ "$stderr" == "fetch-page: --expand-data: the content holds a NUL byte: encode it (:b64, :url or :json)"* ]]
+	run --separate-stderr fetch-page --variable 'z@nul.bin' --expand-data '{{z:b64}}' "$FXU/echo"
+	assert_success
+	run --separate-stderr fetch-page --expand-url "$FXU/echo" "$FXU/echo"
+	assert_failure 2
+}
+
+@test "fetch-page: a header that took a variable is redacted in -v" {
+	export TOKEN=var-secret-token
+	run --separate-stderr fetch-page -v --variable %TOKEN --expand-header 'X-Api-Key: {{TOKEN}}' "$FXU/echo"
+	assert_success
+	[[ "$stderr" != *var-secret-token* ]]
+	[[ "$stderr" == *"X-Api-Key:"* ]]
+	run jq -r '.headers["x-api-key"]' <<<"$output"
+	assert_output var-secret-token
+}

@@ -613,6 +613,91 @@ paginate: stop: error, exit 1; 0 pages, 0 records" ]
 paginate: stop: error, exit 69; 4 pages, 40 records" ]
 }
 
+@test "paginate: --parallel keeps N commands running while a slow page holds the head" {
+	# Page 2 waits for page 4 to start. With two commands at a time, page 4 can start only
+	# if page 3, done, waits in the window instead of holding the second command's place.
+	export TOTAL=60 WAITFOR="$BATS_TEST_TMPDIR/page4"
+	run --separate-stderr paginate --page-size 10 --total-field total --parallel 2 -- "$P/offsets"
+	assert_success
+	assert_output "$(ids 0 59)"
+}
+
+@test "paginate: --parallel N never runs more than N page commands at once" {
+	mkdir running
+	cat >cmd <<-EOF
+	#!/bin/bash
+	mkdir running/\$PAGE_INDEX
+	n=\$(ls running | wc -l)
+	[ "\$n" -gt 3 ] && echo "\$n at once" >>over
+	[ \$((PAGE_INDEX % 5)) = 1 ] && sleep 0.3 || sleep 0.02
+	rmdir running/\$PAGE_INDEX
+	exec "$P/offsets"
+	EOF
+	chmod +x cmd
+	export TOTAL=300
+	run --separate-stderr paginate --page-size 10 --total-field total --parallel 3 -- ./cmd
+	assert_success
+	assert_output "$(ids 0 299)"
+	[ ! -e over ] || fail "$(cat over)"
+}
+
+# ---- pipelines without a shell ---------------------------------------------------------------
+
+@test "paginate: --pipeline runs the stages joined by pipes, with the page's environment in each" {
+	export TOTAL=25
+	run --separate-stderr paginate --pipeline --page-size 10 --total-field total -- \
+		"$P/offsets" '|' cat '|' sh -c 'sed "s/}\$/,\"at\":$PAGE_OFFSET}/"'
+	assert_success
+	assert_output "$(for o in 0 10 20; do seq -f "{\"id\":%.0f,\"at\":$o}" $o $((o < 20 ? o + 9 : 24)); done)"
+	[ "$stderr" = "paginate: stop: offset 25 reached the total 25; 3 pages, 25 records" ]
+}
+
+@test "paginate: --pipeline's status is the first stage that failed other than by SIGPIPE" {
+	export TOTAL=25
+	run --separate-stderr paginate --pipeline --total-field total -- "$P/offsets" '|' sh -c 'exit 1'
+	assert_failure 1
+	[ "$stderr" = "paginate: page 1: command exited with status 1
+paginate: stop: error, exit 1; 0 pages, 0 records" ]
+	# the decoder that rejects its input is what counts, not the fetcher's broken pipe
+	run --separate-stderr paginate --pipeline --total-field total -- yes '{}' '|' sh -c 'head -n 1; exit 1'
+	assert_failure 1
+	[ -z "$output" ]
+	run --separate-stderr paginate --pipeline --retry 1 --retry-delay 0 -- sh -c 'exit 75' '|' cat
+	assert_failure 75
+	[ "$stderr" = "paginate: page 1: exit 75; retry 1 of 1 in 0.0 s
+paginate: page 1: exit 75 (2 attempts)
+paginate: stop: error, exit 75; 0 pages, 0 records" ]
+	# a stage cut off by SIGPIPE alone is not a complete page either
+	run --separate-stderr paginate --pipeline -- yes '{}' '|' head -n 2
+	assert_failure 141
+	[ -z "$output" ]
+}
+
+@test "paginate: --pipeline: a stage that cannot run is a usage error naming it; nothing is left running" {
+	run --separate-stderr paginate --pipeline -- sleep 30.3 '|' ./no-such-stage
+	assert_failure 2
+	[ "$stderr" = "paginate: page 1: ./no-such-stage: No such file or directory
+paginate: stop: error, exit 2; 0 pages, 0 records" ]
+	! pgrep -f "sleep 30.3" >/dev/null
+}
+
+@test "paginate: --pipeline: --max-time ends every stage" {
+	run --separate-stderr paginate --pipeline -m 0.3 --retry 0 -- sleep 31.3 '|' sleep 32.3
+	assert_failure 75
+	! pgrep -f "sleep 3[12].3" >/dev/null
+}
+
+@test "paginate: --pipeline: an empty stage is a usage error; without --pipeline '|' is an argument" {
+	for cmd in "'|' cat" "cat '|'" "cat '|' '|' cat"; do
+		eval "run --separate-stderr paginate --pipeline -- $cmd"
+		assert_failure 2
+		[[ "$stderr" == "paginate: --pipeline: an empty stage (a '|' first, last or twice)"* ]]
+	done
+	run --separate-stderr paginate --max-pages 1 -- echo '{"bar":"|"}' '|'
+	assert_success
+	assert_output '{"bar":"|"} |'
+}
+
 # ---- checkpoint and resume -------------------------------------------------------------------
 
 @test "paginate: --state holds coordinates and counts only, and resumes after a failure" {
