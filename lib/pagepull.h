@@ -321,7 +321,7 @@ int state_load(const char *path, struct pgstate *s);
  * pipe (*outfd), the first one's stdin /dev/null, NAME=VALUE extras, one process group
  * led by pid[0]. job_start: 0, or -1 with errno (nothing left running). job_wait: 1 when
  * every stage has ended, with the pipeline's status in *wst (the first stage that failed
- * other than by SIGPIPE); 0 if nohang and some still run. */
+ * other than by SIGPIPE, else 0); 0 if nohang and some still run. */
 #define JOB_MAX_STAGES 16
 struct job {
 	int n, failed;		/* failed: after job_start's -1, the stage that could not start */

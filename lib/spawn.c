@@ -117,17 +117,14 @@ void job_kill(const struct job *j, int sig)
 		kill(-j->pid[0], sig);
 }
 
-/* The pipeline's status, as a page command's should be: the first stage that failed
- * other than by SIGPIPE (a decoder that rejects its input makes fetch-page's write
- * fail; the decoder's status is the one that tells what happened), else the first
- * killed by SIGPIPE, else success. */
+/* The pipeline's status, as the pipelines' own page commands compute it (pp_status in
+ * lib.sh): that of the first stage that failed for a reason of its own. A stage killed
+ * by SIGPIPE only means that a later one stopped reading, so the later one speaks: a
+ * decoder that rejects its input (1) or fetch-page cut off half way (75). */
 static int combined(const int *wst, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (wst[i] != 0 && !(WIFSIGNALED(wst[i]) && WTERMSIG(wst[i]) == SIGPIPE))
-			return wst[i];
-	for (int i = 0; i < n; i++)
-		if (wst[i] != 0)
 			return wst[i];
 	return 0;
 }

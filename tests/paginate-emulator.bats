@@ -213,3 +213,38 @@ need_xml2ndjson() {
 	echo "$kills kills"
 	[ "$kills" -ge 20 ]
 }
+
+# ---- page commands without a shell (--pipeline) ------------------------------------------------
+
+@test "paginate-emulator: Mercury with --pipeline: fetch-page '|' xml2ndjson, sequential and -P 8, faults retried" {
+	need_xml2ndjson
+	local dt=http://api.vetrf.ru/schema/cdm/dictionary/v2
+	local cmd=(fetch-page -s -m 20 --user-env MERCURY_CREDS --soap-action GetProductByTypeList
+		--variable %PAGE_SIZE --variable %PAGE_OFFSET --expand-data "<soapenv:Envelope \
+xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:ws=\"http://api.vetrf.ru/schema/cdm/registry/ws-definitions/v2\" \
+xmlns:bs=\"http://api.vetrf.ru/schema/cdm/base\" xmlns:dt=\"$dt\"><soapenv:Body><ws:getProductByTypeListRequest>\
+<bs:listOptions><bs:count>{{PAGE_SIZE}}</bs:count><bs:offset>{{PAGE_OFFSET}}</bs:offset></bs:listOptions>\
+<dt:productType>5</dt:productType></ws:getProductByTypeListRequest></soapenv:Body></soapenv:Envelope>"
+		"$EMU/platform/services/2.0/ProductService"
+		'|' xml2ndjson -N "dt=$dt" --records //dt:productList/dt:product --meta total=//dt:productList/@total)
+	for p in 1 8; do
+		emu_ctl reset -X POST >/dev/null
+		emu_ctl 'faults?api=mercury&kind=http&status=503&on=3' -X POST >/dev/null
+		emu_ctl 'faults?api=mercury&kind=close&on=5' -X POST >/dev/null
+		run --separate-stderr paginate --page-size 7 --total-field total -P "$p" --retry-delay 0 \
+			-o out --pipeline -- "${cmd[@]}"
+		assert_success
+		[ "$(grep -c 'retry [12] of 5' <<<"$stderr")" = 2 ]
+		same_as_truth out mercury productType=5
+	done
+}
+
+@test "paginate-emulator: Data Mill with --pipeline: the query as the start token, then the handle" {
+	run --separate-stderr paginate -s cursor --start-token "$DM_QUERY" --token-field handle \
+		--token-repeats --done-field eof -o out --pipeline -- \
+		fetch-page -s --variable %PAGE_TOKEN --expand-data 'query={{PAGE_TOKEN:url}}' "$EMU/datamill/cursor.json" \
+		'|' json2ndjson --records .data --meta handle=.handle --meta eof=.eof
+	assert_success
+	[[ "$stderr" == "paginate: stop: eof is true; "*" pages, 400 records" ]]
+	same_as_truth out datamill "query=$DM_QUERY"
+}

@@ -667,10 +667,10 @@ paginate: stop: error, exit 1; 0 pages, 0 records" ]
 	[ "$stderr" = "paginate: page 1: exit 75; retry 1 of 1 in 0.0 s
 paginate: page 1: exit 75 (2 attempts)
 paginate: stop: error, exit 75; 0 pages, 0 records" ]
-	# a stage cut off by SIGPIPE alone is not a complete page either
-	run --separate-stderr paginate --pipeline -- yes '{}' '|' head -n 2
-	assert_failure 141
-	[ -z "$output" ]
+	# SIGPIPE only says that a later stage stopped reading: that stage's 0 is the page's
+	run --separate-stderr paginate --pipeline --max-pages 1 -- yes '{}' '|' head -n 2
+	assert_success
+	assert_output $'{}\n{}'
 }
 
 @test "paginate: --pipeline: a stage that cannot run is a usage error naming it; nothing is left running" {

@@ -3,7 +3,8 @@
 #  - Data Mill's JSON cursor, 5 records a packet: paginate (fetch-page + json2ndjson as the
 #    page command) against the loop a user writes by hand (bash + curl + jq);
 #  - Mercury's offset pages, 5 products a page: paginate one page at a time against
-#    paginate --parallel 8 (fetch-page + xml2ndjson).
+#    paginate --parallel 8 (fetch-page + xml2ndjson), with the page command a bash script
+#    and as paginate --pipeline (the same two programs, no shell).
 # Every command writes its records to a file, counted after the table.
 source "$(dirname "$0")/lib.sh"
 FIXE="$BENCH_ROOT/tests/fixtures/paginate/emu"
@@ -50,10 +51,38 @@ measure "Mercury: paginate --page-size 5 --parallel 8" \
 		-- "$1/mercury" >"$2/m-par.out"' sh "$FIXE" "$D"
 W4=$LAST_WALL C4=$LAST_CPU
 
-printf '\nrecords: Data Mill paginate %s, hand loop %s; Mercury sequential %s, parallel %s (same: %s)\n' \
+# The same pages with no shell: paginate joins fetch-page and xml2ndjson itself, and
+# fetch-page builds the body from PAGE_SIZE and PAGE_OFFSET (--variable, --expand-data).
+WS=http://api.vetrf.ru/schema/cdm/registry/ws-definitions/v2
+BS=http://api.vetrf.ru/schema/cdm/base
+DT=http://api.vetrf.ru/schema/cdm/dictionary/v2
+NATIVE=(--pipeline -- fetch-page -s -m 20 --user-env MERCURY_CREDS --soap --soap-action GetProductByTypeList
+	--variable %PAGE_SIZE --variable %PAGE_OFFSET --expand-data "\
+<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+xmlns:ws=\"$WS\" xmlns:bs=\"$BS\" xmlns:dt=\"$DT\"><soapenv:Body><ws:getProductByTypeListRequest>\
+<bs:listOptions><bs:count>{{PAGE_SIZE}}</bs:count><bs:offset>{{PAGE_OFFSET}}</bs:offset></bs:listOptions>\
+<dt:productType>$PRODUCT_TYPE</dt:productType></ws:getProductByTypeListRequest></soapenv:Body>\
+</soapenv:Envelope>" "$EMU/platform/services/2.0/ProductService"
+	'|' xml2ndjson -N "dt=$DT" --records //dt:productList/dt:product
+	--meta total=//dt:productList/@total --meta hasMore=//dt:productList/@hasMore)
+measure "Mercury: paginate --pipeline, sequential" \
+	sh -c 'out=$1; shift; exec paginate -q --page-size 5 --total-field total --max-pages 2000 "$@" >"$out"' \
+	sh "$D/n-seq.out" "${NATIVE[@]}"
+W5=$LAST_WALL C5=$LAST_CPU
+measure "Mercury: paginate --pipeline --parallel 8" \
+	sh -c 'out=$1; shift; exec paginate -q --page-size 5 --total-field total --max-pages 2000 -P 8 "$@" >"$out"' \
+	sh "$D/n-par.out" "${NATIVE[@]}"
+W6=$LAST_WALL C6=$LAST_CPU
+
+same() { cmp -s "$D/m-seq.out" "$1" && echo yes || echo NO; }
+printf '\nrecords: Data Mill paginate %s, hand loop %s; Mercury sequential %s, parallel %s, --pipeline %s and %s (same: %s %s %s)\n' \
 	"$(wc -l <"$D/dm-paginate.out")" "$(wc -l <"$D/dm-hand.out")" \
 	"$(wc -l <"$D/m-seq.out")" "$(wc -l <"$D/m-par.out")" \
-	"$(cmp -s "$D/m-seq.out" "$D/m-par.out" && echo yes || echo NO)"
+	"$(wc -l <"$D/n-seq.out")" "$(wc -l <"$D/n-par.out")" \
+	"$(same "$D/m-par.out")" "$(same "$D/n-seq.out")" "$(same "$D/n-par.out")"
 printf 'hand loop / paginate sequential: wall %sx, CPU %sx (target: wall >= 1, CPU > 1)\n' \
 	"$(ratio "$W2" "$W1")" "$(ratio "$C2" "$C1")"
-printf 'Mercury sequential / --parallel 8: wall %sx (target >= 6)\n' "$(ratio "$W3" "$W4")"
+printf 'Mercury --pipeline sequential / --pipeline --parallel 8: wall %sx (target >= 6)\n' "$(ratio "$W5" "$W6")"
+printf 'Mercury bash page command, sequential / --parallel 8: wall %sx\n' "$(ratio "$W3" "$W4")"
+printf 'CPU a page: bash page command %s ms, --pipeline %s ms (sequential rows, emulator excluded)\n' \
+	"$(echo "scale=2; $C3 * 1000 / 2000" | bc)" "$(echo "scale=2; $C5 * 1000 / 2000" | bc)"
