@@ -131,21 +131,19 @@ static int combined(const int *wst, int n)
 
 int job_wait(struct job *j, int nohang, int *wst)
 {
-	int st[JOB_MAX_STAGES] = { 0 };
 	for (int i = 0; i < j->n; i++) {
-		if (j->done[i]) {
-			st[i] = j->wst[i];
+		if (j->done[i])
 			continue;
-		}
 		pid_t r;
 		while ((r = waitpid(j->pid[i], &j->wst[i], nohang ? WNOHANG : 0)) == -1 && errno == EINTR)
 			;
 		if (r == 0)
 			return 0;
+		if (r == -1)	/* not our child any more: nothing to report */
+			j->wst[i] = 0;
 		j->done[i] = 1;
-		st[i] = j->wst[i];
 	}
-	*wst = combined(st, j->n);
+	*wst = combined(j->wst, j->n);
 	j->n = 0;
 	memset(j->done, 0, sizeof j->done);
 	return 1;
