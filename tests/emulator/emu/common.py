@@ -4,6 +4,7 @@ A Response is built whole (bytes) so that the server can send head and body in o
 so that faults can cut it where they like; only the ground-truth dumps stream (chunks).
 """
 import base64
+import functools
 import http
 import json
 import urllib.parse
@@ -18,7 +19,7 @@ class Request:
         self.method = method
         self.path = path
         self.query = query          # dict: last value of each query parameter
-        self.headers = headers      # email.message.Message (case-insensitive get)
+        self.headers = headers      # server.Headers: a dict by lower-case name, get() any case
         self.body = body            # bytes
         self.params = {}
         self.handle = None          # Data Mill: the handle this request continues
@@ -77,11 +78,18 @@ def dumps(obj):
     return json.dumps(obj, ensure_ascii=False, separators=(',', ':'))
 
 
+_REASONS = {}
+
+
 def reason(status):
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return 'Status %d' % status
+    r = _REASONS.get(status)
+    if r is None:
+        try:
+            r = http.HTTPStatus(status).phrase
+        except ValueError:
+            r = 'Status %d' % status
+        _REASONS[status] = r
+    return r
 
 
 # Text and attribute escaping. '>' is escaped too so that ']]>' in data stays legal, and CR as
@@ -106,6 +114,8 @@ def xattr(s):
 def basic_ok(req, user, password):
     """True when the request carries HTTP Basic credentials user:password."""
     h = req.headers.get('Authorization') or ''
+    if h == _basic_header(user, password):       # the usual spelling: no base64 decoding
+        return True
     scheme, _, cred = h.partition(' ')
     if scheme.lower() != 'basic':
         return False
@@ -114,6 +124,11 @@ def basic_ok(req, user, password):
     except (ValueError, UnicodeDecodeError):
         return False
     return got == '%s:%s' % (user, password)
+
+
+@functools.lru_cache(maxsize=16)
+def _basic_header(user, password):
+    return 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode('utf-8')).decode('ascii')
 
 
 def need_basic(realm):

@@ -9,6 +9,7 @@ import email.utils
 import http.server
 import socket
 import ssl
+import struct
 import threading
 import time
 import traceback
@@ -129,7 +130,10 @@ def http_date():
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'pagepull-emulator/0.1'
-    timeout = 120                   # an idle keep-alive connection is dropped after this
+    # A blocking socket, the idle limit set in the kernel (SO_RCVTIMEO/SO_SNDTIMEO): a Python
+    # socket timeout would poll() before every recv and send, two more system calls a request.
+    timeout = None
+    idle_timeout = 120              # an idle keep-alive connection is dropped after this
 
     def __init__(self, conn, addr, listener, n):
         self.listener, self.emu, self.conn_no = listener, listener.emu, n
@@ -139,9 +143,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         cfg = self.emu.cfg
         if cfg.connect_latency:
             time.sleep(cfg.connect_latency / 1000)
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s = self.request
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tv = struct.pack('ll', self.idle_timeout, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
         if self.listener.ssl_ctx:
-            self.request = self.listener.ssl_ctx.wrap_socket(self.request, server_side=True)
+            self.request = self.listener.ssl_ctx.wrap_socket(s, server_side=True)
         super().setup()
 
     def log_message(self, *args):
@@ -158,24 +166,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(400, 'Bad request line %r' % line[:100])
             return False
         self.command, self.path, self.request_version = parts
-        h = Headers()
-        while True:
-            raw = self.rfile.readline(65537)
-            if raw in (b'\r\n', b'\n', b''):
-                break
-            k, sep, v = raw.decode('iso-8859-1').partition(':')
-            if not sep or len(raw) > 65536 or len(h) > 200:
-                self.close_connection = True
-                self.send_error(400, 'Bad header line')
-                return False
-            k, v = k.strip().lower(), v.strip()
-            h[k] = h[k] + ', ' + v if k in h else v
+        h = self.read_headers()
+        if h is None:
+            self.close_connection = True
+            self.send_error(400, 'Bad header line')
+            return False
         self.headers = h
-        conn = h.get('Connection', '').lower()
+        conn = h.get('connection', '').lower()
         self.close_connection = 'close' in conn or (parts[2] == 'HTTP/1.0' and 'keep-alive' not in conn)
-        if h.get('Expect', '').lower() == '100-continue' and parts[2] != 'HTTP/1.0':
+        if parts[2] != 'HTTP/1.0' and h.get('expect', '').lower() == '100-continue':
             self.request.sendall(b'HTTP/1.1 100 Continue\r\n\r\n')
         return True
+
+    def read_headers(self):
+        """The header lines up to the empty one, as Headers; None when one is malformed. The
+        usual case, the whole head already in the read buffer, takes one peek and one read."""
+        rf = self.rfile
+        buf = rf.peek()
+        end = buf.find(b'\r\n\r\n')
+        if end > 0 and buf[0] not in (10, 13) and b'\n\n' not in buf[:end] and b'\n\r\n' not in buf[:end]:
+            lines = rf.read(end + 4)[:end].decode('iso-8859-1').split('\n')   # no empty line before end
+        else:
+            lines = []
+            while True:
+                raw = rf.readline(65537)
+                if raw in (b'\r\n', b'\n', b''):
+                    break
+                if len(raw) > 65536:
+                    return None
+                lines.append(raw.decode('iso-8859-1'))
+        h = Headers()
+        for line in lines:
+            k, sep, v = line.partition(':')
+            if not sep or len(h) > 200:
+                return None
+            k, v = k.strip().lower(), v.strip()
+            h[k] = h[k] + ', ' + v if k in h else v
+        return h
 
     def do_GET(self):
         self.dispatch()
@@ -183,7 +210,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
 
     def read_body(self):
-        if (self.headers.get('Transfer-Encoding') or '').lower() == 'chunked':
+        h = self.headers
+        if 'transfer-encoding' in h and h['transfer-encoding'].lower() == 'chunked':
             parts = []
             while True:
                 size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
@@ -193,18 +221,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return b''.join(parts)
                 parts.append(self.rfile.read(size))
                 self.rfile.readline()
-        n = int(self.headers.get('Content-Length') or 0)
+        n = int(h.get('content-length') or 0)
         return self.rfile.read(n) if n else b''
 
     def dispatch(self):
-        url = urllib.parse.urlsplit(self.path)
-        query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
-        req = Request(self.command, url.path, query, self.headers, self.read_body())
-        if url.path.startswith('/_emulator/'):
-            return self.send(control.handle(self.emu, req))
-        api_name = ROUTES.get(url.path)
+        target = self.path
+        if target[:1] == '/' and target[:2] != '//' and '#' not in target:
+            path, _, qs = target.partition('?')       # what urlsplit gives for an origin-form target
+        else:
+            url = urllib.parse.urlsplit(target)
+            path, qs = url.path, url.query
+        req = Request(self.command, path, query_dict(qs), self.headers, self.read_body())
+        api_name = ROUTES.get(path)
         if api_name is None:
-            return self.send(text(404, 'Not Found: %s' % url.path))
+            if path.startswith('/_emulator/'):
+                return self.send(control.handle(self.emu, req))
+            return self.send(text(404, 'Not Found: %s' % path))
         emu = self.emu
         n = emu.next_request(api_name)
         api = emu.apis[api_name]
@@ -246,15 +278,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.emu.record(e)
 
     def head(self, resp, length):
-        h = ['HTTP/1.1 %d %s' % (resp.status, reason(resp.status)),
-             'Server: ' + self.server_version, 'Date: ' + http_date(),
-             'Content-Type: ' + resp.ctype]
-        h.append('Transfer-Encoding: chunked' if length is None else 'Content-Length: %d' % length)
+        h = 'HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\nContent-Type: %s\r\n%s\r\n' % (
+            resp.status, reason(resp.status), self.server_version, http_date(), resp.ctype,
+            'Transfer-Encoding: chunked' if length is None else 'Content-Length: %d' % length)
         for k, v in resp.headers:
-            h.append('%s: %s' % (k, v))
+            h += '%s: %s\r\n' % (k, v)
         if self.close_connection:
-            h.append('Connection: close')
-        return ('\r\n'.join(h) + '\r\n\r\n').encode('latin-1')
+            h += 'Connection: close\r\n'
+        return (h + '\r\n').encode('latin-1')
 
     def send(self, resp, spoil=None):
         """Write the response, spoiled as the fault says. True when sent whole and unspoiled."""
@@ -290,6 +321,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return True                # slow but whole: a Data Mill cursor may advance
         w(self.head(resp, len(body)) + body)
         return kind is None
+
+
+def query_dict(qs):
+    """dict(parse_qsl(qs, keep_blank_values=True)), without parse_qsl when nothing is encoded."""
+    if not qs:
+        return {}
+    if '%' in qs or '+' in qs:
+        return dict(urllib.parse.parse_qsl(qs, keep_blank_values=True))
+    out = {}
+    for part in qs.split('&'):
+        if part:
+            k, _, v = part.partition('=')
+            out[k] = v
+    return out
 
 
 def http_fault(rule):

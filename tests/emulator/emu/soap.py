@@ -42,8 +42,19 @@ def ns(tag):
     return tag[1:].partition('}')[0] if tag.startswith('{') else ''
 
 
-def child_text(el, qname):
-    c = el.find(qname)
+def child_text(el, qname, inner=None):
+    """The stripped text of the first child qname of el (or, with inner, of the first inner
+    child of a qname child: the path 'qname/inner'), None when there is none. Walked here with
+    plain-name find()s, which stay in C; a path with '/' goes through ElementPath (Python)."""
+    if inner is None:
+        c = el.find(qname)
+    else:
+        for o in el.findall(qname):
+            c = o.find(inner)
+            if c is not None:
+                break
+        else:
+            c = None
     if c is None:
         return None
     return (c.text or '').strip()
