@@ -59,14 +59,23 @@ done >"$d/docsvision.cfg"
 # A trailing `next` would leave curl an empty last request.
 for f in "$d"/*.cfg; do sed -i '$d' "$f"; done
 
+# The emulator's own CPU (user + system clock ticks of the process, from /proc): what a request
+# costs it, steadier than requests/s on a shared machine.
+hz=$(getconf CLK_TCK)
+emu_ticks() { awk '{print $14 + $15}' "/proc/$emu/stat"; }
+
 bench_header "emulator: $n small-page requests on one keep-alive connection (100 000 records)"
 for api in mercury datamill events docsvision; do
 	# cold: records generated on demand; warm: the same pages again, from the record caches
 	for pass in cold warm; do
 		cfg="$d/$api.cfg"
 		[ "$api" = datamill ] && cfg="$d/datamill-$pass.cfg"
+		t0=$(emu_ticks)
 		measure "$api $pass ($n requests, one curl -K)" curl -fsS -K "$cfg"
-		echo "  $api $pass: $(echo "$n / $LAST_WALL" | bc) requests/s (target >= 1000)"
+		t1=$(emu_ticks)
+		echo "  $api $pass: $(echo "$n / $LAST_WALL" | bc) requests/s (target >= 1000)," \
+			"emulator CPU $(echo "scale=3; ($t1 - $t0) * 1000 / $hz / $n" | bc) ms a request"
+
 	done
 done
 echo "connections used: $(curl -fsS "$E/_emulator/info" | jq .connections) (one per curl run + control calls)"
