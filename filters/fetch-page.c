@@ -180,11 +180,7 @@ static void opt_data(const char *arg)
 		return;
 	}
 	FILE *f = open_input(arg + 1);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&o.body, chunk, n);
-	if (ferror(f))
+	if (buf_read(&o.body, f, SIZE_MAX) == -1)
 		err(EXIT_USAGE, "%s", arg + 1);
 	if (f != stdin)
 		fclose(f);

@@ -220,7 +220,6 @@ static void check_opts(void)
  * ends the stage before it, so the stages are argv's own pieces. */
 static void split_stages(char **cmd)
 {
-	o.cmd = cmd;
 	o.stages[0] = cmd;
 	o.nstages = 1;
 	for (char **a = cmd; pipeline && *a; a++) {

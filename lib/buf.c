@@ -1,4 +1,5 @@
 /* buf.c — growable byte buffers, reused across records (reset keeps the capacity). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,20 @@ const char *buf_str(struct buf *b)
 	buf_grow(b, 0);
 	b->p[b->len] = 0;
 	return b->p;
+}
+
+int buf_read(struct buf *b, FILE *f, size_t max)
+{
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (n > max - b->len) {
+			errno = EFBIG;
+			return -1;
+		}
+		buf_add(b, chunk, n);
+	}
+	return ferror(f) ? -1 : 0;
 }
 
 void buf_free(struct buf *b)

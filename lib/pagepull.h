@@ -51,6 +51,7 @@ static inline void buf_addc(struct buf *b, char c)
 }
 static inline void buf_reset(struct buf *b) { b->len = 0; }
 const char *buf_str(struct buf *b);	/* NUL-terminated view, not counted in len */
+int buf_read(struct buf *b, FILE *f, size_t max);	/* all of f: 0, or -1 with errno (EFBIG past max) */
 void buf_free(struct buf *b);
 
 /* utf8.c: validation. utf8_seqlen returns the length of the valid sequence at s
@@ -347,8 +348,7 @@ struct pager_opts {
 	size_t nend_faults, nretry_faults;
 	double retry_delay, rate, progress_every, max_time;
 	size_t spool_mem;
-	char **cmd;		/* the first stage's argv, for messages */
-	char **stages[JOB_MAX_STAGES];
+	char **stages[JOB_MAX_STAGES];	/* the page command: argv of each stage */
 	int nstages;
 };
 int pager_run(const struct pager_opts *o);

@@ -53,20 +53,6 @@ static struct buf *var_slot(const char *name, size_t n)
 	return &v->v;
 }
 
-static int read_file(struct buf *b, FILE *f)
-{
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (b->len + n > VAR_CONTENT_MAX) {
-			errno = EFBIG;
-			return -1;
-		}
-		buf_add(b, chunk, n);
-	}
-	return ferror(f) ? -1 : 0;
-}
-
 int var_set(const char *spec, FILE *(*open_in)(const char *), const char **why)
 {
 	int env = spec[0] == '%';
@@ -94,7 +80,7 @@ int var_set(const char *spec, FILE *(*open_in)(const char *), const char **why)
 		return 0;
 	}
 	FILE *f = open_in(name + n + 1);
-	int rc = read_file(b, f);
+	int rc = buf_read(b, f, VAR_CONTENT_MAX);
 	if (rc == -1)
 		*why = strerror(errno);
 	if (f != stdin)
