@@ -25,7 +25,7 @@ static const char *formats[] = { "auto", "deflate", "zlib", "gzip", "none" };
 
 static struct {
 	const char *name;	/* the input, for messages */
-	int format, started, ended, padded;
+	int format, started, ended, padded;	/* padded: '=' seen so far */
 	z_stream z;
 	struct buf text, bin;	/* base64 not yet decoded; decoded bytes not yet inflated */
 	unsigned char out[CHUNK];
@@ -116,8 +116,8 @@ static void feed(const char *p, size_t n, int last)
 			continue;
 		if (s.padded && c != '=')
 			errx(EXIT_DATA, "%s: base64: data after the padding", s.name);
-		if (c == '=')
-			s.padded = 1;
+		if (c == '=' && ++s.padded > 2)	/* held until the end: keep it small */
+			errx(EXIT_DATA, "%s: base64: more than two padding characters", s.name);
 		buf_addc(&s.text, c);
 	}
 	size_t whole = last ? s.text.len : s.text.len / 4 * 4;

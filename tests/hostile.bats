@@ -236,3 +236,11 @@ LONG_NAME='printf "<r><row><"; head -c 200M /dev/zero | tr "\0" n; printf "/></r
 	[[ "$err" == *"control line is not a JSON object"* ]]
 	[ "$rss" -lt 65536 ]
 }
+
+@test "hostile: b64inflate: 300 MB of padding is refused at the third '=', in flat memory" {
+	hurt 'head -c 300M /dev/zero | tr "\0" "="' b64inflate
+	[ "$status" -eq 1 ]
+	[ "$err" = "b64inflate: <stdin>: base64: more than two padding characters" ]
+	[ ! -s "$out" ]
+	[ "$rss" -lt 8192 ]
+}
