@@ -12,14 +12,17 @@ override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -
                     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
-# Every Debian package the project needs, in one place (build, tests, emulator, benchmarks).
+# Every Debian package the project needs, in one place, in two lists: DEBS for the build,
+# the pipelines and `make demo` (the emulator included); DEBS_TEST added for `make check`,
+# bench and fuzz (bats, linters, the sanitizers' toolchain). `make deps` installs what is
+# missing of DEBS, `make deps-test` of both.
 DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-dev zlib1g-dev \
        libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev \
-       bats bats-support bats-assert python3 python3-protobuf \
-       curl jq libxml2-utils expat xml2 xmlstarlet yq mandoc groff-base time procps bc \
-       openssl ca-certificates busybox
+       python3 python3-protobuf curl jq bc ca-certificates
+DEBS_TEST = bats bats-support bats-assert libxml2-utils expat xml2 xmlstarlet yq mandoc \
+       groff-base time procps openssl busybox
 # Hardening (issue 9): the sanitizer build and the fuzzers use clang's runtimes; valgrind.
-DEBS += clang libclang-rt-14-dev valgrind strace
+DEBS_TEST += clang libclang-rt-14-dev valgrind strace
 
 FILTERS  = $(patsubst filters/%.c,%,$(wildcard filters/*.c))
 BINS     = $(addprefix bin/,$(FILTERS))
@@ -27,13 +30,20 @@ LIBSRC   = $(wildcard lib/*.c)
 LIBOBJ   = $(patsubst lib/%.c,build/lib/%.o,$(LIBSRC)) build/lib/descriptor.pb-c.o
 LIBHDR   = $(wildcard lib/*.h) build/google/protobuf/descriptor.pb-c.h
 PROTOS   = $(wildcard pipelines/proto/*.proto)
+# The man pages also as build/man/man1 and man7, so that `MANPATH=build/man man 7 pagepull`
+# works from the source tree before `make install`.
+MANPAGES = $(patsubst man/%.1,build/man/man1/%.1,$(wildcard man/*.1)) \
+           $(patsubst man/%.7,build/man/man7/%.7,$(wildcard man/*.7))
 PIPELINES = $(filter-out proto %.sh %.proto %.xml %.json %.desc,$(notdir $(wildcard pipelines/*)))
 
-.PHONY: all deps check demo bench fuzz emulator install clean lint-man
-all: $(BINS) build/diadoc.desc build/py/.stamp
+.PHONY: all deps deps-test check demo bench fuzz emulator install clean lint-man
+all: $(BINS) build/diadoc.desc build/py/.stamp $(MANPAGES)
 
 deps:
 	@sh tests/deps.sh $(DEBS)
+
+deps-test:
+	@sh tests/deps.sh $(DEBS) $(DEBS_TEST)
 
 # The descriptor.proto bindings let pb2ndjson read any FileDescriptorSet at run time.
 build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h: /usr/include/google/protobuf/descriptor.proto
@@ -55,6 +65,14 @@ bin/%: filters/%.c build/libpagepull.a $(LIBHDR)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpagepull.a $(LDLIBS)
 
+build/man/man1/%.1: man/%.1
+	@mkdir -p build/man/man1
+	@cp $< $@
+
+build/man/man7/%.7: man/%.7
+	@mkdir -p build/man/man7
+	@cp $< $@
+
 # The Diadoc schema: a FileDescriptorSet for pb2ndjson/ndjson2pb, Python modules for the emulator.
 build/diadoc.desc: $(PROTOS)
 	@mkdir -p build
@@ -65,16 +83,16 @@ build/py/.stamp: $(PROTOS)
 	protoc -Ipipelines/proto --python_out=build/py $(notdir $(PROTOS))
 	@touch $@
 
-check: deps all asan
+check: deps-test all asan
 	@sh tests/run.sh
 
 demo: deps all
 	@bash tests/demo.sh
 
-bench: deps all
+bench: deps-test all
 	@bash tests/bench/run.sh
 
-fuzz: deps
+fuzz: deps-test
 	@bash tests/fuzz/run.sh
 
 # make asan: the same sources with ASan+UBSan, objects in build/asan/lib, filters in
@@ -82,14 +100,14 @@ fuzz: deps
 # make valgrind: memcheck over the decoders' golden tests (tests/sanitize.bats).
 ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 .PHONY: asan valgrind
-asan: deps all
+asan: deps-test all
 	@$(MAKE) -s -f tests/sanitize.mk CFLAGS='$(ASAN_CFLAGS)'
 
-valgrind: deps all
+valgrind: deps-test all
 	@bats --tap --filter 'valgrind' tests/sanitize.bats
 
 emulator: deps all
-	@tests/emulator/run
+	@tests/emulator/run --banner
 
 lint-man:
 	@for m in man/*.[17]; do groff -mandoc -ww -z $$m || exit 1; done
