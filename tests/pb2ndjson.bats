@@ -130,6 +130,15 @@ oracle() {
 	assert_output "$(cat "$F/events.ndjson")"
 }
 
+@test "pb2ndjson: Diadoc DocumentType: each published number decodes to its published name" {
+	# encoded by protoc from a hand-written schema that knows no names (fixtures/pb/doctypes.*)
+	protoc -I"$F" --encode=fixture.Response doctypes.proto < "$F/doctypes.txtpb" > "$BATS_TEST_TMPDIR/t.pb"
+	run pb2ndjson -d "$PAGEPULL_DESC" -t "$EV" --records Events "$BATS_TEST_TMPDIR/t.pb"
+	assert_success
+	run jq -r .Document.DocumentInfo.DocumentType <<<"$output"
+	assert_output "$(cat "$F/doctypes.names")"
+}
+
 @test "pb2ndjson: without --records the message is one line, the same records inside" {
 	run pb2ndjson -d "$PAGEPULL_DESC" -t "$EV" "$F/events.pb"
 	assert_success

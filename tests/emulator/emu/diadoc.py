@@ -29,6 +29,10 @@ STEP = 60 * 10**7                                      # one minute
 K_EVENT, K_DOC, K_PAGE, K_PAGE_EMPTIED = 1, 2, 3, 4
 PB_CT = 'application/x-protobuf'
 BOX = 'b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d'
+# DocumentType as Kontur publishes it (proto/obsolete/DocumentType.html; the SDK's
+# proto/DocumentType.proto adds MesNotification = 46): every value but UnknownDocumentType.
+DOCUMENT_TYPES = (0, 1, 11, 12, 13, 14, 15, 16, 18, 19, 20, 26, 30, 34, 35, 36, 37, 38, 40, 41,
+                  45, 46, 49, 50)
 PACKETS = [('empty', 0), ('one', 1), ('hundred', 100), ('hundred-one', 101), ('medium', 250)]
 
 
@@ -124,7 +128,7 @@ class Diadoc:
         m.LastEventId = last_id
         m.LastEventTimestamp.Ticks = last_ticks
         info = m.DocumentInfo
-        info.DocumentType = r.choice((1, 3, 21, 22, 41))
+        info.DocumentType = r.choice(DOCUMENT_TYPES)
         info.DocumentDirection = r.choice((1, 2, 3))
         info.IsTest = r.random() < 0.1
         info.Version = r.choice(('utd820_05_01_01', 'tovtorg_05_01_02', 'v1', ''))
