@@ -1,9 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages named on the command line that are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
+# A package counts as present when an installed package provides it (NodeSource's nodejs
+# provides npm and conflicts with Debian's: asking apt for npm there would fail).
+provided=$(dpkg-query -W -f='${Status}\t${Provides}\n' 2>/dev/null |
+	sed -n 's/^install ok installed\t//p' | tr ',' '\n' | sed 's/(.*//; s/ //g')
 missing=
 for p in "$@"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		printf '%s\n' "$provided" | grep -qxF "$p" ||
 		missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
