@@ -8,7 +8,9 @@
  * and booleans where XML has only text. Every top-level member of every record is made
  * the same: dates "YYYY-MM-DD", empty and null null, scalars strings. Nested arrays and
  * other objects pass unchanged. Control lines (0x1E) pass through untouched, so the filter
- * sits between a decoder and paginate(1). One line is held at a time.
+ * sits between a decoder and paginate(1). Every line is checked as RFC 8259 JSON before
+ * any of it is written, so a bad line ends the run after the records before it. One line,
+ * of at most --max-record-bytes, is held at a time; its output streams in 64 KiB pieces.
  */
 #include <err.h>
 #include <getopt.h>
@@ -16,15 +18,19 @@
 #include <string.h>
 #include "pagepull.h"
 
+#define PIECE (64 * 1024)	/* output is written on in pieces of about this size */
+
 static struct {
 	const char *name;
 	long line;
-} in;
+	size_t max;		/* --max-record-bytes */
+	const char *errat, *why;	/* where and what the last failed skip found wrong */
+} in = { .max = 64 << 20 };
 static struct buf out;
 
 static void usage(FILE *f, int status)
 {
-	fputs("usage: datamill-norm [-u] [FILE ...]\n", f);
+	fputs("usage: datamill-norm [-u] [--max-record-bytes N] [FILE ...]\n", f);
 	exit(status);
 }
 
@@ -40,21 +46,90 @@ static const char *ws(const char *p, const char *e)
 	return p;
 }
 
-/* The end of the JSON value at p, or NULL if it is not one. Strings are checked for raw
- * control characters and cut escapes; the writers upstream did the rest. */
+static const char *invalid(const char *at, const char *why)
+{
+	in.errat = at;
+	in.why = why;
+	return NULL;
+}
+
+/* What was expected at p; at the end of the line, that the line ended. */
+static const char *expected(const char *p, const char *e, const char *what)
+{
+	return invalid(p, p < e ? what : "unexpected end of line");
+}
+
+/* The end of the string at p (at '"'), or NULL: escapes, control characters and UTF-8
+ * checked as RFC 8259 says. */
+static const char *skip_string(const char *p, const char *e)
+{
+	for (p++; p < e && *p != '"';) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20)
+			return invalid(p, "control character in a string");
+		if (c >= 0x80) {
+			size_t k = utf8_seqlen((const unsigned char *)p, (size_t)(e - p));
+			if (!k)
+				return invalid(p, "invalid UTF-8");
+			p += k;
+			continue;
+		}
+		if (c == '\\') {
+			if (++p == e)
+				break;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (p + i >= e || !strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+						return invalid(p - 1, "invalid \\u escape in a string");
+				p += 4;
+			} else if (!strchr("\"\\/bfnrt", *p) || !*p)
+				return invalid(p - 1, "invalid escape in a string");
+		}
+		p++;
+	}
+	return p < e ? p + 1 : invalid(e, "unexpected end of line in a string");
+}
+
+/* The end of the number at p, or NULL: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static const char *skip_number(const char *p, const char *e)
+{
+	const char *s = p;
+#define DIGITS(q) while (q < e && *q >= '0' && *q <= '9') q++
+	if (p < e && *p == '-')
+		p++;
+	if (p < e && *p == '0')
+		p++;
+	else if (p < e && *p >= '1' && *p <= '9')
+		DIGITS(p);
+	else
+		return invalid(s, "invalid value");
+	if (p < e && *p == '.') {
+		const char *d = ++p;
+		DIGITS(p);
+		if (p == d)
+			return invalid(s, "invalid number");
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		if (++p < e && (*p == '+' || *p == '-'))
+			p++;
+		const char *d = p;
+		DIGITS(p);
+		if (p == d)
+			return invalid(s, "invalid number");
+	}
+#undef DIGITS
+	return p;
+}
+
+/* The end of the JSON value at p, or NULL (in.errat and in.why say why) if it is not one. */
 static const char *skip(const char *p, const char *e, int depth)
 {
-	if (p >= e || depth > 1000)
-		return NULL;
-	if (*p == '"') {
-		for (p++; p < e && *p != '"'; p++) {
-			if ((unsigned char)*p < 0x20)
-				return NULL;
-			if (*p == '\\' && ++p == e)
-				return NULL;
-		}
-		return p < e ? p + 1 : NULL;
-	}
+	if (p >= e)
+		return invalid(e, "unexpected end of line");
+	if (depth > 1000)
+		return invalid(p, "nesting deeper than 1000 levels");
+	if (*p == '"')
+		return skip_string(p, e);
 	if (*p == '{' || *p == '[') {
 		char close = *p == '{' ? '}' : ']';
 		p = ws(p + 1, e);
@@ -62,11 +137,13 @@ static const char *skip(const char *p, const char *e, int depth)
 			return p + 1;
 		for (;;) {
 			if (close == '}') {
-				if (p >= e || *p != '"' || !(p = skip(p, e, depth + 1)))
+				if (p >= e || *p != '"')
+					return expected(p, e, "expected a member name");
+				if (!(p = skip(p, e, depth + 1)))
 					return NULL;
 				p = ws(p, e);
 				if (p >= e || *p != ':')
-					return NULL;
+					return expected(p, e, "expected ':'");
 				p = ws(p + 1, e);
 			}
 			if (!(p = skip(p, e, depth + 1)))
@@ -75,14 +152,29 @@ static const char *skip(const char *p, const char *e, int depth)
 			if (p < e && *p == close)
 				return p + 1;
 			if (p >= e || *p != ',')
-				return NULL;
+				return expected(p, e, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
 			p = ws(p + 1, e);
 		}
 	}
-	const char *s = p;
-	while (p < e && (strchr("+-.eE", *p) || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
-		p++;
-	return p > s ? p : NULL;
+	static const char *const lit[] = { "true", "false", "null" };
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(lit[i]);
+		if ((size_t)(e - p) >= n && !memcmp(p, lit[i], n))
+			return p + n;
+	}
+	return skip_number(p, e);
+}
+
+/* Appends to out; a big piece goes out as it is, after what out holds. */
+static void put(const char *p, size_t n)
+{
+	if (n < PIECE) {
+		buf_add(&out, p, n);
+		return;
+	}
+	out_write(out.p, out.len);
+	buf_reset(&out);
+	out_write(p, n);
 }
 
 static int is(const char *p, const char *e, const char *lit)
@@ -159,19 +251,19 @@ static int object(const char *p, const char *e)
 	if (!text || *text != '"' || texte - text == 2)
 		buf_adds(&out, "null");
 	else if (!(date && ddmmyyyy(text, texte)))
-		buf_add(&out, text, (size_t)(texte - text));
+		put(text, (size_t)(texte - text));
 	return 1;
 }
 
 static void value(const char *p, const char *e)
 {
 	if (*p == '"')
-		buf_add(&out, e - p == 2 ? "null" : p, e - p == 2 ? 4 : (size_t)(e - p));
+		put(e - p == 2 ? "null" : p, e - p == 2 ? 4 : (size_t)(e - p));
 	else if (*p == '{') {
 		if (!object(p, e))
-			buf_add(&out, p, (size_t)(e - p));
+			put(p, (size_t)(e - p));
 	} else if (*p == '[' || is(p, e, "null"))
-		buf_add(&out, p, (size_t)(e - p));
+		put(p, (size_t)(e - p));
 	else {			/* a number, true or false: the text, as a string */
 		buf_addc(&out, '"');
 		buf_add(&out, p, (size_t)(e - p));
@@ -181,10 +273,14 @@ static void value(const char *p, const char *e)
 
 static void record(const char *line, size_t n)
 {
-	const char *e = line + n, *p = ws(line, e), *k, *v;
+	const char *e = line + n, *p = ws(line, e), *k, *v, *end;
 	buf_reset(&out);
-	if (p >= e || *p != '{' || !skip(p, e, 0) || ws(skip(p, e, 0), e) != e)
+	if (p >= e || *p != '{')
 		bad(p, line, "not a JSON object");
+	if (!(end = skip(p, e, 0)))
+		bad(in.errat, line, in.why);
+	if ((end = ws(end, e)) != e)
+		bad(end, line, "data after the object");
 	buf_addc(&out, '{');
 	p = ws(p + 1, e);
 	while (*p == '"') {
@@ -194,6 +290,10 @@ static void record(const char *line, size_t n)
 		v = ws(ws(p, e) + 1, e);
 		p = skip(v, e, 1);
 		value(v, p);
+		if (out.len >= PIECE) {
+			out_write(out.p, out.len);
+			buf_reset(&out);
+		}
 		p = ws(p, e);
 		if (*p == ',') {
 			buf_addc(&out, ',');
@@ -209,8 +309,11 @@ static int run(FILE *f, const char *name)
 	struct linereader lr = { .f = f };
 	ssize_t n;
 	in.name = name, in.line = 0;
-	while ((n = line_read(&lr)) != -1) {
+	while ((n = line_read_max(&lr, in.max)) != -1) {
 		in.line = lr.lineno;
+		if (n == -2)
+			errx(EXIT_DATA, "%s:%ld: line longer than --max-record-bytes (%zu)", name, in.line,
+			     in.max);
 		if (n > 0 && lr.line[0] == CTL_RS) {
 			lr.line[n] = '\n';
 			out_write(lr.line, (size_t)n + 1);
@@ -229,12 +332,21 @@ int main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "unbuffered", no_argument, 0, 'u' }, { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+		{ "version", no_argument, 0, 'V' },
+		{ "max-record-bytes", required_argument, 0, 'B' }, { 0, 0, 0, 0 }
 	};
 	int c, rc = 0;
+	unsigned long long max;
 	while ((c = getopt_long(argc, argv, "u", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': out_unbuffered = 1; break;
+		case 'B':
+			if (arg_size(optarg, 1024, 1ULL << 31, &max)) {
+				warnx("--max-record-bytes: not a number from 1024 to 2G: %s", optarg);
+				usage(stderr, EXIT_USAGE);
+			}
+			in.max = (size_t)max;
+			break;
 		case 'h': usage(stdout, EXIT_OK); break;
 		case 'V': print_version(); return fshut(stdout, "<stdout>");
 		default: usage(stderr, EXIT_USAGE);

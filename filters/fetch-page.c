@@ -28,6 +28,8 @@ static struct {
 	struct curl_slist *headers;
 	const char **meta_headers;
 	size_t nmeta;
+	const char **expect;	/* --expect-type */
+	size_t nexpect;
 	struct buf body, form;
 	int has_body, stdin_used;
 	char *url, *shown_url;	/* shown_url: for messages, without credentials */
@@ -41,7 +43,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: fetch-page [-kLnsv] [-A agent] [-d data] [-H header] [-m seconds] [-o file]\n"
 	      "                  [-X method] [--cacert file] [--compressed] [--connect-timeout seconds]\n"
-	      "                  [--form name=value] [--header-env name=var] [--max-retry-after seconds]\n"
+	      "                  [--expect-type type] [--form name=value] [--header-env name=var]\n"
+	      "                  [--max-retry-after seconds]\n"
 	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--progress]\n"
 	      "                  [--query name=value] [--retry n] [--retry-delay seconds]\n"
 	      "                  [--retry-max-time seconds] [--soap] [--soap-action action]\n"
@@ -201,6 +204,21 @@ static void add_pair(struct buf *b, const char *opt, const char *arg)
 	curl_free(v);
 }
 
+/* --expect-type TYPE[,TYPE]...: media ranges, each checked now. */
+static void opt_expect_type(const char *arg)
+{
+	for (const char *p = arg, *e; ; p = e + 1) {
+		e = p + strcspn(p, ",");
+		char *t = xstrndup(p, (size_t)(e - p));
+		if (!http_expect_valid(t))
+			bad("--expect-type", "not a media type (type/subtype, type/*, !type/subtype)");
+		o.expect = xrealloc(o.expect, (o.nexpect + 1) * sizeof *o.expect);
+		o.expect[o.nexpect++] = t;
+		if (!*e)
+			break;
+	}
+}
+
 static void opt_variable(const char *arg)
 {
 	const char *why;
@@ -274,6 +292,8 @@ static void setup(CURL *h)
 		http_trace(h);
 	x.curl = h;
 	x.soap = o.soap;
+	x.expect = o.expect;
+	x.nexpect = o.nexpect;
 	x.stall_time = o.stall_time;
 	x.progress = o.progress && !o.silent && isatty(2);
 	http_init(&x);
@@ -389,7 +409,8 @@ static void parse_url(const char *arg, struct buf *query)
 enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_MAX_RETRY_AFTER,
        O_META_HEADER, O_META_OUT, O_NETRC_FILE, O_PROGRESS, O_QUERY, O_RETRY, O_RETRY_DELAY,
        O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_VARIABLE,
-       O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION };
+       O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION,
+       O_EXPECT_TYPE };
 
 static const struct option longopts[] = {
 	{ "user-agent", required_argument, 0, 'A' },
@@ -406,6 +427,7 @@ static const struct option longopts[] = {
 	{ "cacert", required_argument, 0, O_CACERT },
 	{ "compressed", no_argument, 0, O_COMPRESSED },
 	{ "connect-timeout", required_argument, 0, O_CONNECT_TIMEOUT },
+	{ "expect-type", required_argument, 0, O_EXPECT_TYPE },
 	{ "form", required_argument, 0, O_FORM },
 	{ "header-env", required_argument, 0, O_HEADER_ENV },
 	{ "max-retry-after", required_argument, 0, O_MAX_RETRY_AFTER },
@@ -452,6 +474,7 @@ static void parse_args(int argc, char **argv)
 		case O_CACERT: o.cacert = optarg; break;
 		case O_COMPRESSED: o.compressed = 1; break;
 		case O_CONNECT_TIMEOUT: o.connect_timeout = parse_secs("--connect-timeout", optarg); break;
+		case O_EXPECT_TYPE: opt_expect_type(optarg); break;
 		case O_FORM: add_pair(&o.form, "--form", optarg); break;
 		case O_HEADER_ENV: opt_header_env(optarg); break;
 		case O_MAX_RETRY_AFTER: o.max_retry_after = parse_secs("--max-retry-after", optarg); break;

@@ -21,7 +21,9 @@
 #define ERRBODY_MAX 1024	/* how much of an error body the error line shows */
 #define DRAIN_MAX (1 << 20)	/* an error body beyond this is cut off */
 
-enum { W_NONE, W_OUT, W_SNIFF, W_ERR };
+#define TYPEBODY_MAX 48	/* how much of a body of the wrong type the error line shows */
+
+enum { W_NONE, W_OUT, W_SNIFF, W_ERR, W_BADTYPE };
 
 static double now(void)
 {
@@ -53,6 +55,67 @@ static int xml_type(CURL *h)
 		      strncasecmp(ct, "application/soap+xml", 20) == 0);
 }
 
+/* The media type of the answer, lowercase, without parameters; a missing Content-Type is
+ * application/octet-stream (RFC 9110, 8.3: the recipient may assume it). */
+static void media_type(CURL *h, char *t, size_t size)
+{
+	char *ct = NULL;
+	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+	if (!ct)
+		ct = "application/octet-stream";
+	size_t n = 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	for (; *ct && *ct != ';' && *ct != ' ' && *ct != '\t' && n + 1 < size; ct++)
+		t[n++] = (char)tolower((unsigned char)*ct);
+	t[n] = 0;
+}
+
+/* Does media type t (lowercase) fall in range r: type/subtype, type and a '*' subtype, or
+ * '*' for both? */
+static int in_range(const char *t, const char *r)
+{
+	const char *slash = strchr(r, '/'), *ts = strchr(t, '/');
+	size_t tn = ts ? (size_t)(ts - t) : strlen(t);
+	if (!(slash - r == 1 && r[0] == '*') &&
+	    ((size_t)(slash - r) != tn || strncasecmp(r, t, tn)))
+		return 0;
+	return !strcmp(slash + 1, "*") || (ts && !strcasecmp(slash + 1, ts + 1));
+}
+
+int http_expect_valid(const char *r)
+{
+	static const char tchar[] = "!#$&-^_.+*";	/* RFC 9110's token characters, and '*' */
+	const char *slash = strchr(r + (*r == '!'), '/');
+	if (!slash || slash == r + (*r == '!') || !slash[1] || strchr(slash + 1, '/'))
+		return 0;
+	for (const char *c = r + (*r == '!'); *c; c++)
+		if (c != slash && !isalnum((unsigned char)*c) && !strchr(tchar + 1, *c))
+			return 0;
+	return 1;
+}
+
+/* Is the answer's type one that --expect-type allows? A range after '!' refuses; the
+ * others, if any, are the only ones allowed. */
+static int type_ok(struct http_xfer *x)
+{
+	char t[128];
+	int positive = 0, hit = 0;
+	if (!x->nexpect)
+		return 1;
+	media_type(x->curl, t, sizeof t);
+	for (size_t i = 0; i < x->nexpect; i++) {
+		const char *r = x->expect[i];
+		if (*r == '!' && in_range(t, r + 1))
+			return 0;
+		if (*r != '!') {
+			positive = 1;
+			hit |= in_range(t, r);
+		}
+	}
+	return !positive || hit;
+}
+
 static size_t put(struct http_xfer *x, const char *p, size_t n)
 {
 	if (n && fwrite(p, 1, n, x->out) != n) {
@@ -80,10 +143,13 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	if (x->mode == W_NONE) {
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
-		x->mode = x->status / 100 == 2 ? W_OUT :
+		x->mode = x->status / 100 == 2 ? (type_ok(x) ? W_OUT : W_BADTYPE) :
 			  x->status == 500 && (x->soap || xml_type(x->curl)) ? W_SNIFF : W_ERR;
 	}
 	switch (x->mode) {
+	case W_BADTYPE:		/* not what was asked for: its first bytes, then stop */
+		keep_errbody(x, p, n);
+		return x->errbody.len < TYPEBODY_MAX ? n : 0;
 	case W_OUT:
 		return put(x, p, n);
 	case W_SNIFF:
@@ -239,6 +305,40 @@ static void http_error(struct http_xfer *x, struct buf *m)
 		buf_adds(m, " [...]");
 }
 
+/* A 2xx of a type --expect-type does not allow: its type and first bytes, escaped. */
+static void type_error(struct http_xfer *x, struct buf *m)
+{
+	char *ct = NULL;
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
+	buf_addf(m, "HTTP %ld with Content-Type ", x->status);
+	if (ct)
+		add_excerpt(m, ct, strlen(ct) < 100 ? strlen(ct) : 100);
+	else
+		buf_adds(m, "(none)");
+	buf_adds(m, ", expected");
+	for (size_t i = 0; i < x->nexpect; i++)
+		buf_addf(m, "%s %s%s", i ? "," : "", *x->expect[i] == '!' ? "not " : "",
+			 x->expect[i] + (*x->expect[i] == '!'));
+	buf_addf(m, "; first bytes: \"");
+	size_t n = x->errbody.len < TYPEBODY_MAX ? x->errbody.len : TYPEBODY_MAX;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)x->errbody.p[i];
+		if (c == '\n')
+			buf_adds(m, "\\n");
+		else if (c == '\r')
+			buf_adds(m, "\\r");
+		else if (c == '\t')
+			buf_adds(m, "\\t");
+		else if (c == '"' || c == '\\')
+			buf_addf(m, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			buf_addf(m, "\\x%02x", c);
+		else
+			buf_addc(m, (char)c);
+	}
+	buf_adds(m, x->errbody.len > n || x->drained > n ? "\"..." : "\"");
+}
+
 /* The exit status of the attempt, its error line in m, and whether a retry may help. */
 static int outcome(struct http_xfer *x, CURLcode rc, int *retryable, struct buf *m)
 {
@@ -246,6 +346,11 @@ static int outcome(struct http_xfer *x, CURLcode rc, int *retryable, struct buf 
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
 	if (x->werr)
 		return EXIT_IOERR;
+	if (x->status / 100 == 2 && (x->mode == W_BADTYPE || (x->mode == W_NONE && !type_ok(x)))) {
+		x->badtype = 1;		/* a permanent answer: the same request gets the same */
+		type_error(x, m);
+		return EXIT_PERMFAIL;
+	}
 	if (x->mode == W_SNIFF)		/* a short 500 without a Fault */
 		keep_errbody(x, x->sniff.p, x->sniff.len);
 	if (rc == CURLE_OK && (x->status / 100 == 2 || x->fault))
@@ -280,7 +385,7 @@ int http_perform(struct http_xfer *x, int *retryable, struct buf *m)
 	buf_reset(&x->sniff);
 	buf_reset(&x->errbody);
 	x->drained = 0;
-	x->werr = x->fault = x->stalled = 0;
+	x->werr = x->fault = x->stalled = x->badtype = 0;
 	x->written = x->seen = 0;
 	x->seen_at = now();
 	x->shown_at = 0;

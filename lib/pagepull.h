@@ -82,6 +82,9 @@ struct linereader {
 	long lineno;
 };
 ssize_t line_read(struct linereader *lr);	/* length, or -1 at EOF */
+/* The same with a bound: -2 (the rest of the line unread) when a line is longer than max
+ * bytes, so that memory stays within max whatever the input. */
+ssize_t line_read_max(struct linereader *lr, size_t max);
 
 /* args.c: a size option: digits with an optional k, M or G suffix (powers of 1024),
  * within min..max after the suffix; 0, or -1 if malformed or out of range. */
@@ -255,11 +258,17 @@ struct http_xfer {
 	int64_t seen;
 	double seen_at, shown_at;
 	char reason[96], errbuf[256];	/* errbuf: CURL_ERROR_SIZE */
+	const char *const *expect;	/* --expect-type media ranges ("!" refuses); NULL: any */
+	size_t nexpect;
+	int badtype;			/* the last attempt's 2xx had a type not expected */
 };
 void http_init(struct http_xfer *x);	/* sets x->curl's callbacks */
 void http_trace(void *curl);		/* -v: libcurl's trace on stderr, redacted */
 int http_perform(struct http_xfer *x, int *retryable, struct buf *m);
 double http_retry_after(struct http_xfer *x);	/* seconds, or -1 if none */
+/* Is TYPE a media range for --expect-type: type/subtype, a '*' subtype or type and subtype,
+ * optionally after a '!'? */
+int http_expect_valid(const char *type);
 /* A Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */
 double retry_after_secs(const char *value, time_t now);
 

@@ -88,3 +88,11 @@ packet() {
 	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$id"
 	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":250}'
 }
+
+@test "diadoc-packet: a page answered 200 text/plain (x and a newline) is exit 69, never 100 of 500 records and 0" {
+	reset 'diadoc_packet_records=500'
+	fault 'api=diadoc-packet&kind=wrong_type&on=2'
+	run dp --packet "$(packet big)" -o "$BATS_TEST_TMPDIR/out"
+	assert_failure 69
+	assert_line --partial 'HTTP 200 with Content-Type text/plain; charset=utf-8, expected not text/*, not application/json, not application/xml; first bytes: "x\n"'
+}

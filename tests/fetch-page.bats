@@ -481,3 +481,34 @@ YSBiJiLDvA=='
 	run jq -r '.headers["x-api-key"]' <<<"$output"
 	assert_output var-secret-token
 }
+
+@test "fetch-page: --expect-type: the media type alone, any case, several; another type is 69 with its first bytes" {
+	merc --expect-type TEXT/XML >a.xml
+	merc --expect-type 'application/json,text/*' >b.xml
+	merc --expect-type '*/*' --expect-type '!application/json' >c.xml
+	[ "$(products <a.xml)$(products <b.xml)$(products <c.xml)" = 333 ]
+	run --separate-stderr merc --expect-type application/json --expect-type '!text/plain' -o page.xml
+	assert_failure 69
+	assert_output ""
+	[ ! -e page.xml ]
+	assert_equal "$stderr" "fetch-page: $MERCURY: HTTP 200 with Content-Type text/xml; charset=utf-8, expected application/json, not text/plain; first bytes: \"<soapenv:Envelope xmlns:soapenv=\\\"http://schemas.\"..."
+	run --separate-stderr merc --expect-type '!text/*'
+	assert_failure 69
+	run -2 fetch-page --expect-type text "$MERCURY"
+	assert_line --index 0 "fetch-page: --expect-type: not a media type (type/subtype, type/*, !type/subtype)"
+	run -2 fetch-page --expect-type 'text/xml,' "$MERCURY"
+}
+
+@test "fetch-page: --expect-type: a Diadoc 200 text/plain answer (x and a newline) is refused, never retried" {
+	fault 'api=diadoc-events&kind=wrong_type&on=1'
+	events_req >req.bin
+	run --separate-stderr fetch-page --retry 3 --retry-delay 0 -H "Authorization: $DA" \
+		--expect-type '!text/*' -d @- -o page.bin "$EVENTS" <req.bin
+	assert_failure 69
+	assert_equal "$stderr" "fetch-page: $EVENTS: HTTP 200 with Content-Type text/plain; charset=utf-8, expected not text/*; first bytes: \"x\\n\""
+	[ ! -e page.bin ]
+	[ "$(emu_ctl 'log?api=diadoc-events' | wc -l)" -eq 1 ]
+	# the next answer is the service's own protobuf: accepted
+	run -0 fetch-page -H "Authorization: $DA" --expect-type application/x-protobuf -d @- -o page.bin "$EVENTS" <req.bin
+	[ -s page.bin ]
+}

@@ -244,3 +244,21 @@ LONG_NAME='printf "<r><row><"; head -c 200M /dev/zero | tr "\0" n; printf "/></r
 	[ ! -s "$out" ]
 	[ "$rss" -lt 8192 ]
 }
+
+@test "hostile: datamill-norm: a 200 MB line stops at --max-record-bytes; a 20 MB one costs its size once" {
+	local line='printf "{\"ok\":1}\n{\"a\":\""; head -c 200M /dev/zero | tr "\0" a; printf "\"}\n"'
+	hurt "$line" datamill-norm
+	[ "$status" -eq 1 ]
+	[ "$err" = "datamill-norm: <stdin>:2: line longer than --max-record-bytes (67108864)" ]
+	[ "$(cat "$out")" = '{"ok":"1"}' ]
+	[ "$rss" -lt 73728 ]	# 64 MiB and a few
+	hurt "$line" datamill-norm --max-record-bytes 1M
+	[ "$status" -eq 1 ]
+	[ "$err" = "datamill-norm: <stdin>:2: line longer than --max-record-bytes (1048576)" ]
+	[ "$rss" -lt 8192 ]
+	# under the limit, the output streams: the line is held once, not twice
+	hurt 'printf "{\"a\":\""; head -c 20M /dev/zero | tr "\0" a; printf "\"}\n"' datamill-norm
+	[ "$status" -eq 0 ]
+	[ "$(wc -c <"$out")" -eq $((20 * 1024 * 1024 + 9)) ]
+	[ "$rss" -lt 28672 ]
+}

@@ -26,6 +26,8 @@ KINDS = {
     'api_error': (('diadoc-events', 'diadoc-packet', 'datamill'),
                   {'status': '500', 'message': None, 'retry_after': None}),
     'expire_handle': (('datamill',), {}),
+    # 200 with a body that is not the API's (a plain-text error, a proxy's page)
+    'wrong_type': (APIS, {'type': 'text/plain; charset=utf-8', 'body': 'x\n'}),
     'insert': (('mercury',), {'count': '10'}),
 }
 WHEN = ('api', 'kind', 'on', 'every', 'prob', 'seed', 'times', 'op')

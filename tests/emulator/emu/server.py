@@ -255,6 +255,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             elif rule.kind == 'http':
                 resp = http_fault(rule)
+            elif rule.kind == 'wrong_type':
+                resp = Response(200, rule.params['type'], rule.params['body'].encode())
             else:
                 resp = api.fault(rule, req)       # None: a side effect only (insert)
         if resp is None:
