@@ -38,7 +38,7 @@ static void usage(FILE *f, int status)
 		"                [--token-field name] [--token-repeats] [--key-field name]\n"
 		"                [--done-field name] [--has-more-field name] [--total-field name]\n"
 		"                [--total-if field=value] [--page-count n] [--page-count-field name]\n"
-		"                [--max-pages n] [--max-empty n] [--strict] [--end-on-fault name]\n"
+		"                [--max-pages n] [--max-empty n] [--allow-short] [--end-on-fault name]\n"
 		"                [--retry-on-fault name] [--retry n] [--retry-delay seconds]\n"
 		"                [--state file] [--rate n] [--progress[=seconds]] [--spool-mem bytes]\n"
 		"                [--] command [argument ...]\n"
@@ -91,7 +91,7 @@ enum { O_PAGE_SIZE = 256, O_START_OFFSET, O_START_PAGE, O_START_TOKEN, O_TOKEN_F
        O_TOKEN_REPEATS, O_KEY_FIELD, O_DONE_FIELD, O_HAS_MORE, O_TOTAL_FIELD, O_TOTAL_IF,
        O_PAGE_COUNT, O_PAGE_COUNT_FIELD, O_MAX_PAGES, O_MAX_EMPTY, O_STRICT, O_END_FAULT,
        O_RETRY_FAULT, O_RETRY, O_RETRY_DELAY, O_STATE, O_RATE, O_PROGRESS, O_SPOOL_MEM,
-       O_PIPELINE, O_HELP, O_VERSION };
+       O_PIPELINE, O_HELP, O_VERSION, O_ALLOW_SHORT };
 
 static int pipeline;	/* --pipeline: arguments that are exactly "|" separate stages */
 
@@ -116,6 +116,8 @@ static const struct option longopts[] = {
 	{ "max-pages", required_argument, 0, O_MAX_PAGES },
 	{ "max-empty", required_argument, 0, O_MAX_EMPTY },
 	{ "strict", no_argument, 0, O_STRICT },
+	{ "allow-short", no_argument, 0, O_ALLOW_SHORT },
+	{ "no-strict", no_argument, 0, O_ALLOW_SHORT },
 	{ "end-on-fault", required_argument, 0, O_END_FAULT },
 	{ "retry-on-fault", required_argument, 0, O_RETRY_FAULT },
 	{ "retry", required_argument, 0, O_RETRY },
@@ -168,7 +170,10 @@ static void parse_opt(int c, const char *arg)
 	case O_PAGE_COUNT_FIELD: o.page_count_field = arg; break;
 	case O_MAX_PAGES: o.max_pages = num_arg(arg, "--max-pages", 1); break;
 	case O_MAX_EMPTY: o.max_empty = num_arg(arg, "--max-empty", 0); o.set_max_empty = 1; break;
-	case O_STRICT: o.strict = 1; break;
+	/* A count off the declared total is an error by default; --strict stays for the
+	 * scripts written when it was not, and the last of the two options wins. */
+	case O_STRICT: o.strict = 1; o.allow_short = 0; break;
+	case O_ALLOW_SHORT: o.allow_short = 1; o.strict = 0; break;
 	case O_END_FAULT: names_add(&o.end_faults, &o.nend_faults, arg); break;
 	case O_RETRY_FAULT: names_add(&o.retry_faults, &o.nretry_faults, arg); break;
 	case O_RETRY: o.retry = (int)num_arg(arg, "--retry", 0); break;
@@ -214,6 +219,8 @@ static void check_opts(void)
 		bad_usage("%s", "--parallel: at most 64");
 	if (o.total_if && !o.total_field)
 		bad_usage("%s", "--total-if needs --total-field");
+	if (o.allow_short && !o.total_field)
+		bad_usage("%s", "--allow-short needs --total-field");
 }
 
 /* The page command's stages. With --pipeline, each "|" argument becomes the NULL that

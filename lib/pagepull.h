@@ -349,6 +349,7 @@ enum { PG_OFFSET, PG_CURSOR, PG_AFTERKEY, PG_PAGES };
 struct pager_opts {
 	int strategy, parallel, retry, quiet, strict, unbuffered, token_repeats, progress;
 	int have_page_count, set_max_empty;
+	int allow_short;	/* --allow-short: a count off the declared total only warns */
 	long long page_size, start_offset, start_page, page_count, max_pages, max_empty;
 	const char *start_token, *token_field, *key_field, *done_field, *has_more_field;
 	const char *total_field, *total_if, *total_if_value, *page_count_field;

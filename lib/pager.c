@@ -59,7 +59,9 @@ static struct {
 	long long pages, records, run_pages, first_index, step, empty_run, out_len;
 	long long total, page_count;
 	int have_total, have_count, have_out_len, done, out_fd, out_regular, tty;
-	int moved;		/* the data moved under the offsets: the state is void */
+	int moved;		/* the data moved under the offsets, or contradicts its total:
+				 * the state is void */
+	int total_seen;		/* a page carried --total-field (or --total-if's field) */
 	const char *out_name;
 	struct buf reason, tmp;
 	struct hset tokens, hashes;
@@ -418,6 +420,8 @@ static int judge_page(struct page *p, struct pos *nx)
 	}
 	pos_copy(nx, &r.next);	/* the page's own offset may have been a guess (-s pages) */
 	nx->index++, nx->number++, nx->offset += n;
+	if (o->total_field && (ctl_get(meta, o->total_field) || (o->total_if && ctl_get(meta, o->total_if))))
+		r.total_seen = 1;
 	const char *tif = o->total_if ? (ctl_text(ctl_get(meta, o->total_if), t) ? "" : t->p) : NULL;
 	if ((!tif || !strcmp(tif, o->total_if_value)) &&
 	    declared(meta, o->total_field, &r.total, &r.have_total, p))
@@ -497,21 +501,38 @@ static int judge_page(struct page *p, struct pos *nx)
 
 /* --- the loop ------------------------------------------------------------------------ */
 
+/* A run that ended by its rules must also have the count the API declared: short output
+ * that exits 0 is the one failure nobody notices. */
+static int check_total(void)
+{
+	long long got = o->start_offset + r.records;
+	if (o->total_field && !r.have_total && !r.total_seen) {
+		warnx("incomplete: no page declared --total-field %s (leave the option out for an API "
+		      "without a total)", o->total_field);
+		return EXIT_DATA;
+	}
+	if (!r.have_total || got == r.total)
+		return 0;
+	if (o->allow_short) {
+		warnx("warning: %lld records, but the declared total is %lld (--allow-short)", got, r.total);
+		return 0;
+	}
+	warnx("incomplete: %lld records, but the declared total is %lld", got, r.total);
+	return EXIT_DATA;
+}
+
 static int finish(int rc)
 {
 	discard();
+	/* A state saved as complete must not outlive a failed check: the same command would
+	 * then say "already complete". Only a new run can be exact. */
+	if (!rc && r.done && (rc = check_total()))
+		r.moved = 1;
 	if (r.moved && o->state && unlink(o->state) == 0)
 		warnx("%s removed: the next run starts from the first page", o->state);
 	if (rc) {
 		buf_reset(&r.reason);
 		buf_addf(&r.reason, "error, exit %d", rc);
-	} else if (r.done && r.have_total && o->start_offset + r.records != r.total) {
-		if (o->strict)
-			warnx("incomplete: %lld records, but the declared total is %lld",
-			      o->start_offset + r.records, r.total), rc = EXIT_DATA;
-		else
-			warnx("warning: %lld records, but the declared total is %lld",
-			      o->start_offset + r.records, r.total);
 	}
 	stop_line(buf_str(&r.reason));
 	return rc;
@@ -544,6 +565,30 @@ static int commit(struct page *p)
 	return v == GO ? -1 : finish(0);
 }
 
+/* An end-of-data fault (--end-on-fault) at the head of the window ends the data only
+ * where the API's own word puts the end: at or past the declared total when a total is
+ * expected (--total-field; at offset 0 only after the API declared 0), and never at the
+ * very start otherwise. Anywhere else it is a fault like another (a server that lost its
+ * place, a list cut short): the page is retried, then the run fails with 75, for an exit
+ * 0 there would be a silently short output. Returns 1 when the end is believed. */
+static int end_believed(struct page *p)
+{
+	long long at = r.next.offset;
+	struct buf what = {0};
+	const char *name = p->msg.p + strcspn(p->msg.p, ":") + 2;
+	if (o->total_field ? r.have_total && at >= r.total : at > 0)
+		return 1;
+	if (o->total_field && r.have_total)
+		buf_addf(&what, "fault %s at offset %lld, below the declared total %lld", name, at, r.total);
+	else if (o->total_field)
+		buf_addf(&what, "fault %s at offset %lld, before any total was declared", name, at);
+	else
+		buf_addf(&what, "fault %s on the first page of the data", name);
+	retry_or_fail(p, EXIT_TEMPFAIL, buf_str(&what));
+	buf_free(&what);
+	return 0;
+}
+
 /* Writes the pages at the head of the window that are done; -1 while the run goes on. */
 static int commit_ready(void)
 {
@@ -569,6 +614,8 @@ static int commit_ready(void)
 			discard();
 			return -1;
 		}
+		if (p->st == PS_END && !end_believed(p))
+			continue;	/* now waiting for a retry, or failed */
 		if (p->st == PS_END) {
 			buf_reset(&r.reason);
 			buf_addf(&r.reason, "fault %s ends the data", p->msg.p + strcspn(p->msg.p, ":") + 2);

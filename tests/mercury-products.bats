@@ -102,3 +102,46 @@ total() {
 	assert_output --partial "already complete (400 records)"
 	same_as_truth "$out" mercury
 }
+
+@test "mercury-products: offsetOutOfRangeFault below the declared total (600, on the 3rd request) is retried, never the end" {
+	reset mercury_records=2000
+	[ "$(total 5)" -eq 600 ]
+	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
+	# once: the retry gets the page, and every product arrives
+	fault 'api=mercury&kind=soap_fault&name=offsetOutOfRangeFault&on=3'
+	run -0 mp --type 5 --count 200 -o "$out"
+	assert_output --partial "fault offsetOutOfRangeFault at offset 400, below the declared total 600; retry 1 of 5"
+	same_as_truth "$out" 'mercury?productType=5'
+	[ "$(requests mercury)" -eq 4 ]
+	# every time: exit 75 after the retries with the pages before it, a state to resume from
+	reset mercury_records=2000
+	fault 'api=mercury&kind=soap_fault&name=offsetOutOfRangeFault&on=3,4,5'
+	run mp --type 5 --count 200 --retry 2 --state "$st" -o "$out"
+	assert_failure 75
+	assert_output --partial "fault offsetOutOfRangeFault at offset 400, below the declared total 600 (3 attempts)"
+	[ "$(count "$out")" -eq 400 ]
+	[ "$(jq .complete "$st")" != true ]
+	run -0 mp -q --type 5 --count 200 --state "$st" -o "$out"
+	same_as_truth "$out" 'mercury?productType=5'
+	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":600}'
+}
+
+@test "mercury-products: offsetOutOfRangeFault on the 1st request is not an empty list" {
+	reset mercury_records=2000
+	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
+	fault 'api=mercury&kind=soap_fault&name=offsetOutOfRangeFault&on=1'
+	run -0 mp --type 5 --count 200 -o "$out"
+	assert_output --partial "fault offsetOutOfRangeFault at offset 0, before any total was declared; retry 1 of 5"
+	same_as_truth "$out" 'mercury?productType=5'
+	reset mercury_records=2000
+	fault 'api=mercury&kind=soap_fault&name=offsetOutOfRangeFault&on=1,2,3'
+	run mp --type 5 --count 200 --retry 2 --strict --state "$st" -o "$out"
+	assert_failure 75
+	assert_output --partial "fault offsetOutOfRangeFault at offset 0, before any total was declared (3 attempts)"
+	[ "$(count "$out")" -eq 0 ]
+	[ "$(jq .complete "$st")" != true ]
+	# an empty type is still an empty list: the API says total="0"
+	reset records=0
+	run -0 mp --type 5 -o "$out"
+	[ "$(count "$out")" -eq 0 ]
+}

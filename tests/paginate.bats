@@ -129,6 +129,71 @@ page() {
 	[ "$stderr" = "paginate: stop: fault offsetOutOfRangeFault ends the data; 2 pages, 20 records" ]
 }
 
+# offsets_fault N: a page command that answers offsetOutOfRangeFault at offsets from N on,
+# below the total (a server that lost its place), on every attempt or, with ONCE set, on
+# the first attempt at each page only.
+offsets_fault() {
+	cat >cmd <<-EOF
+	#!/bin/sh
+	if [ "\$PAGE_OFFSET" -ge $1 ] && { [ -z "\$ONCE" ] || [ "\$PAGE_ATTEMPT" = 1 ]; }; then
+		printf '\036{"fault":{"code":"soapenv:Client","name":"offsetOutOfRangeFault"}}\n'
+		exit 3
+	fi
+	exec "$P/offsets"
+	EOF
+	chmod +x cmd
+}
+
+@test "paginate: an end-of-data fault below the declared total is retried, then exit 75" {
+	export TOTAL=30
+	offsets_fault 10
+	run --separate-stderr paginate --page-size 10 --total-field total --end-on-fault offsetOutOfRangeFault \
+		--retry 2 --retry-delay 0 --state st -o out -- ./cmd
+	assert_failure 75
+	[ "$(cat out)" = "$(ids 0 9)" ]
+	[ "$stderr" = "paginate: page 2: fault offsetOutOfRangeFault at offset 10, below the declared total 30; retry 1 of 2 in 0.0 s
+paginate: page 2: fault offsetOutOfRangeFault at offset 10, below the declared total 30; retry 2 of 2 in 0.0 s
+paginate: page 2: fault offsetOutOfRangeFault at offset 10, below the declared total 30 (3 attempts)
+paginate: stop: error, exit 75; 1 pages, 10 records" ]
+	[ "$(jq .done st)" = false ]
+	# the same command resumes once the server answers again: exact
+	run --separate-stderr paginate --page-size 10 --total-field total --end-on-fault offsetOutOfRangeFault \
+		--retry 0 --state st -o out -- "$P/offsets"
+	assert_success
+	[ "$(cat out)" = "$(ids 0 29)" ]
+	# a fault that goes away when retried: every record, exit 0, in parallel too
+	export ONCE=1
+	for par in 1 3; do
+		run --separate-stderr paginate --page-size 10 --total-field total -P $par \
+			--end-on-fault offsetOutOfRangeFault --retry-delay 0 -- ./cmd
+		assert_success
+		assert_output "$(ids 0 29)"
+	done
+}
+
+@test "paginate: an end-of-data fault on the first page is an end only after the API declared 0" {
+	export TOTAL=30
+	offsets_fault 0
+	run --separate-stderr paginate --total-field total --end-on-fault offsetOutOfRangeFault --retry 0 -- ./cmd
+	assert_failure 75
+	assert_output ""
+	[ "$stderr" = "paginate: page 1: fault offsetOutOfRangeFault at offset 0, before any total was declared (1 attempts)
+paginate: stop: error, exit 75; 0 pages, 0 records" ]
+	# without --total-field: not on the first page of the data either
+	run --separate-stderr paginate --end-on-fault offsetOutOfRangeFault --retry 0 -- ./cmd
+	assert_failure 75
+	[ "$stderr" = "paginate: page 1: fault offsetOutOfRangeFault on the first page of the data (1 attempts)
+paginate: stop: error, exit 75; 0 pages, 0 records" ]
+	# an empty list declared first, then the fault past it: the end
+	page p first '@{"next":"b","total":"0"}'
+	page p b '@{"fault":{"name":"offsetOutOfRangeFault"}}'
+	echo 3 >p/b.exit
+	run --separate-stderr paginate -s cursor --token-field next --total-field total \
+		--end-on-fault offsetOutOfRangeFault -- "$P/serve" p
+	assert_success
+	[ "$stderr" = "paginate: stop: fault offsetOutOfRangeFault ends the data; 1 pages, 0 records" ]
+}
+
 @test "paginate: any other fault stops with exit 3 and the fault's name and text" {
 	export TOTAL=20 NOTOTAL=1 PASTEND=fault0
 	run --separate-stderr paginate --page-size 10 -- "$P/offsets"
@@ -430,19 +495,75 @@ paginate: stop: error, exit 1; 1 pages, 2 records" ]
 
 # ---- completeness, limits ------------------------------------------------------------------
 
-@test "paginate: a count that differs from the declared total is a warning, an error with --strict" {
+@test "paginate: a count that differs from the declared total is an error; --allow-short (--no-strict) makes it a warning" {
 	page p first '{"id":1}' '@{"next":"b","total":"3"}'
 	page p b '{"id":2}' '@{"total":"3"}'
 	run --separate-stderr paginate -s cursor --token-field next --total-field total -- "$P/serve" p
-	assert_success
-	assert_output $'{"id":1}\n{"id":2}'
-	[ "$stderr" = "paginate: warning: 2 records, but the declared total is 3
-paginate: stop: no next; 2 pages, 2 records" ]
-	run --separate-stderr paginate -s cursor --token-field next --total-field total --strict -- "$P/serve" p
 	assert_failure 1
 	assert_output $'{"id":1}\n{"id":2}'
 	[ "$stderr" = "paginate: incomplete: 2 records, but the declared total is 3
+paginate: stop: error, exit 1; 2 pages, 2 records" ]
+	# --strict, the default now, is still accepted
+	run --separate-stderr paginate -s cursor --token-field next --total-field total --strict -- "$P/serve" p
+	assert_failure 1
+	for opt in --allow-short --no-strict; do
+		run --separate-stderr paginate -s cursor --token-field next --total-field total $opt -- "$P/serve" p
+		assert_success
+		assert_output $'{"id":1}\n{"id":2}'
+		[ "$stderr" = "paginate: warning: 2 records, but the declared total is 3 (--allow-short)
 paginate: stop: no next; 2 pages, 2 records" ]
+	done
+	# the last of --strict and --allow-short wins
+	run paginate -s cursor --token-field next --total-field total --allow-short --strict -- "$P/serve" p
+	assert_failure 1
+	run --separate-stderr paginate --allow-short -- true
+	assert_failure 2
+	[[ "$stderr" == "paginate: --allow-short needs --total-field"* ]]
+}
+
+@test "paginate: a short count is an error with -o and --state too, and the state is not complete" {
+	page p first '{"id":1}' '@{"next":"b","total":"3"}'
+	page p b '{"id":2}' '@{"total":"3"}'
+	run --separate-stderr paginate -s cursor --token-field next --total-field total --state st -o out -- "$P/serve" p
+	assert_failure 1
+	[ "$stderr" = "paginate: incomplete: 2 records, but the declared total is 3
+paginate: st removed: the next run starts from the first page
+paginate: stop: error, exit 1; 2 pages, 2 records" ]
+	[ ! -e st ]
+	# so the same command fails the same way instead of finding a complete state
+	page p b '{"id":2}' '{"id":3}' '@{"total":"3"}'
+	run --separate-stderr paginate -s cursor --token-field next --total-field total --state st -o out -- "$P/serve" p
+	assert_success
+	[ "$(cat out)" = $'{"id":1}\n{"id":2}\n{"id":3}' ]
+	[ "$(jq .done st)" = true ]
+	# the README's recipe with a typo in the records path: a total, and not one record
+	export TOTAL=1234
+	run --separate-stderr paginate --page-size 200 --total-field total --pipeline -- "$P/offsets" '|' grep -v id
+	assert_failure 1
+	assert_output ""
+	[ "$stderr" = "paginate: incomplete: 0 records, but the declared total is 1234
+paginate: stop: error, exit 1; 1 pages, 0 records" ]
+}
+
+@test "paginate: a --total-field that no page declares is an error" {
+	export TOTAL=25 NOTOTAL=1
+	run --separate-stderr paginate --page-size 10 --total-field total -- "$P/offsets"
+	assert_failure 1
+	assert_output "$(ids 0 24)"
+	[ "$stderr" = "paginate: incomplete: no page declared --total-field total (leave the option out for an API without a total)
+paginate: stop: error, exit 1; 4 pages, 25 records" ]
+	# a misspelt field name likewise, even with --allow-short
+	unset NOTOTAL
+	run --separate-stderr paginate --page-size 10 --total-field totl --allow-short -- "$P/offsets"
+	assert_failure 1
+	[[ "$stderr" == "paginate: incomplete: no page declared --total-field totl"* ]]
+	# a total that is there but not exact (--total-if's field says so) is no error
+	page p first '{"k":"a"}' '@{"TotalCountType":"GreaterThanOrEqual"}'
+	page p a
+	run --separate-stderr paginate -s after-key --key-field k --total-field TotalCount \
+		--total-if TotalCountType=Equal -- "$P/serve" p
+	assert_success
+	[ "$stderr" = "paginate: stop: empty page; 2 pages, 1 records" ]
 }
 
 @test "paginate: --total-if checks the total only when the condition holds (Diadoc's TotalCountType)" {

@@ -93,9 +93,9 @@ asan() {
 	run --separate-stderr paginate -s cursor --token-field next --state "$p/st" -- "$FIX/paginate/serve" "$p"
 	assert_failure 1
 	[ "$stderr" = "paginate: $p/st: not a paginate state file" ]
-	# 2^53 itself is still a count
+	# 2^53 itself is still a count (one record short of it: allowed here, to see the count kept)
 	printf '{"id":1}\n@{"total":9007199254740992}\n' >"$p/first"
-	run --separate-stderr paginate -s cursor --token-field next --total-field total -- "$FIX/paginate/serve" "$p"
+	run --separate-stderr paginate -s cursor --token-field next --total-field total --allow-short -- "$FIX/paginate/serve" "$p"
 	assert_success
 	assert_output '{"id":1}'
 }
