@@ -21,6 +21,8 @@
 
 static struct {
 	const char *user;	/* user:password for HTTP Basic, from --user-env */
+	const char *proxy, *noproxy;	/* --proxy, --noproxy; else libcurl reads the environment */
+	const char *proxy_user;	/* user:password for the proxy, from --proxy-user-env */
 	const char *method, *agent, *cacert, *netrc_file, *out_path, *meta_path, *soap_action;
 	double max_time, connect_timeout, retry_delay, retry_max_time, max_retry_after, stall_time;
 	long retry;
@@ -45,7 +47,8 @@ static void usage(FILE *f)
 	      "                  [-X method] [--cacert file] [--compressed] [--connect-timeout seconds]\n"
 	      "                  [--expect-type type] [--form name=value] [--header-env name=var]\n"
 	      "                  [--max-retry-after seconds]\n"
-	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--progress]\n"
+	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--noproxy list]\n"
+	      "                  [--progress] [--proxy url] [--proxy-user-env var]\n"
 	      "                  [--query name=value] [--retry n] [--retry-delay seconds]\n"
 	      "                  [--retry-max-time seconds] [--soap] [--soap-action action]\n"
 	      "                  [--stall-time seconds] [--user-env var] [--variable spec]\n"
@@ -250,6 +253,38 @@ static void opt_expand_header(const char *arg)
 	buf_free(&b);
 }
 
+/* Without --proxy, libcurl takes http_proxy, https_proxy, all_proxy and no_proxy from the
+ * environment itself, as curl(1) does; nothing here may set CURLOPT_PROXY to "" (which
+ * would turn that off). */
+static void setup_proxy(CURL *h)
+{
+	if (o.proxy)
+		curl_easy_setopt(h, CURLOPT_PROXY, o.proxy);
+	if (o.noproxy)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, o.noproxy);
+	if (o.proxy_user) {
+		curl_easy_setopt(h, CURLOPT_PROXYUSERPWD, o.proxy_user);
+		curl_easy_setopt(h, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
+	}
+}
+
+/* --proxy URL: a proxy URL that holds a user name or password is refused (it would sit in
+ * argv, where ps shows it), and the message does not repeat it. */
+static void opt_proxy(const char *arg)
+{
+	CURLU *u = curl_url();
+	char *user = NULL;
+	int bad_url = !u || curl_url_set(u, CURLUPART_URL, arg, CURLU_GUESS_SCHEME) != CURLUE_OK;
+	int creds = !bad_url && curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK;
+	curl_free(user);
+	curl_url_cleanup(u);
+	if (bad_url)
+		bad("--proxy", "not a proxy URL");
+	if (creds)
+		bad("--proxy", "credentials in the URL would show in ps: use --proxy-user-env");
+	o.proxy = arg;
+}
+
 static void setup(CURL *h)
 {
 	curl_easy_setopt(h, CURLOPT_URL, o.url);
@@ -280,6 +315,7 @@ static void setup(CURL *h)
 		curl_easy_setopt(h, CURLOPT_USERPWD, o.user);
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	}
+	setup_proxy(h);
 	if (o.has_body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o.body.len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&o.body));
@@ -410,7 +446,7 @@ enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_
        O_META_HEADER, O_META_OUT, O_NETRC_FILE, O_PROGRESS, O_QUERY, O_RETRY, O_RETRY_DELAY,
        O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_VARIABLE,
        O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION,
-       O_EXPECT_TYPE };
+       O_EXPECT_TYPE, O_NOPROXY, O_PROXY, O_PROXY_USER_ENV };
 
 static const struct option longopts[] = {
 	{ "user-agent", required_argument, 0, 'A' },
@@ -434,7 +470,10 @@ static const struct option longopts[] = {
 	{ "meta-header", required_argument, 0, O_META_HEADER },
 	{ "meta-out", required_argument, 0, O_META_OUT },
 	{ "netrc-file", required_argument, 0, O_NETRC_FILE },
+	{ "noproxy", required_argument, 0, O_NOPROXY },
 	{ "progress", no_argument, 0, O_PROGRESS },
+	{ "proxy", required_argument, 0, O_PROXY },
+	{ "proxy-user-env", required_argument, 0, O_PROXY_USER_ENV },
 	{ "query", required_argument, 0, O_QUERY },
 	{ "retry", required_argument, 0, O_RETRY },
 	{ "retry-delay", required_argument, 0, O_RETRY_DELAY },
@@ -456,7 +495,7 @@ static const struct option longopts[] = {
 static void parse_args(int argc, char **argv)
 {
 	struct buf query = { 0 }, x = { 0 };
-	const char *user_env = NULL;
+	const char *user_env = NULL, *proxy_user_env = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "A:d:H:kLm:no:svX:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -484,7 +523,10 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_META_OUT: o.meta_path = optarg; break;
 		case O_NETRC_FILE: o.netrc_file = optarg; o.netrc = 1; break;
+		case O_NOPROXY: o.noproxy = optarg; break;
 		case O_PROGRESS: o.progress = 1; break;
+		case O_PROXY: opt_proxy(optarg); break;
+		case O_PROXY_USER_ENV: proxy_user_env = optarg; break;
 		case O_QUERY: add_pair(&query, "--query", optarg); break;
 		case O_RETRY: o.retry = parse_count("--retry", optarg, 1000); break;
 		case O_RETRY_DELAY: o.retry_delay = parse_secs("--retry-delay", optarg); break;
@@ -538,6 +580,12 @@ static void parse_args(int argc, char **argv)
 		if (!strchr(v, ':'))
 			bad("--user-env", "the variable must hold user:password");
 		o.user = v;
+	}
+	if (proxy_user_env) {
+		const char *v = env_value("--proxy-user-env", proxy_user_env);
+		if (!strchr(v, ':'))
+			bad("--proxy-user-env", "the variable must hold user:password");
+		o.proxy_user = v;
 	}
 }
 

@@ -339,6 +339,15 @@ static void type_error(struct http_xfer *x, struct buf *m)
 	buf_adds(m, x->errbody.len > n || x->drained > n ? "\"..." : "\"");
 }
 
+/* A proxy that refused the CONNECT of an https URL: libcurl reports a receive error, but
+ * the proxy's status says what happened (407: its credentials are missing or wrong). */
+static int proxy_refused(struct http_xfer *x, long code, int *retryable, struct buf *m)
+{
+	buf_addf(m, "proxy: CONNECT answered HTTP %ld%s%s", code, x->reason[0] ? " " : "", x->reason);
+	*retryable = code == 408 || code == 429 || code / 100 == 5;
+	return *retryable ? EXIT_TEMPFAIL : EXIT_PERMFAIL;
+}
+
 /* The exit status of the attempt, its error line in m, and whether a retry may help. */
 static int outcome(struct http_xfer *x, CURLcode rc, int *retryable, struct buf *m)
 {
@@ -355,6 +364,10 @@ static int outcome(struct http_xfer *x, CURLcode rc, int *retryable, struct buf 
 		keep_errbody(x, x->sniff.p, x->sniff.len);
 	if (rc == CURLE_OK && (x->status / 100 == 2 || x->fault))
 		return EXIT_OK;
+	long connect_code = 0;
+	curl_easy_getinfo(x->curl, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+	if (rc != CURLE_OK && x->status == 0 && connect_code >= 300)
+		return proxy_refused(x, connect_code, retryable, m);
 	int http = x->status >= 300 && x->mode != W_OUT;
 	if (http)
 		http_error(x, m);

@@ -92,6 +92,7 @@ pp_defaults() {
 	PP_RETRY=5 PP_RETRY_DELAY=1 PP_MAX_TIME=300 PP_CONNECT_TIMEOUT=30 PP_STALL_TIME=60
 	PP_OUT='' PP_STATE='' PP_BASE='' PP_CACERT='' PP_INSECURE='' PP_QUIET='' PP_PROGRESS='' PP_UNBUF=''
 	PP_STRICT='' PP_RATE='' PP_MAX_PAGES='' PP_PARALLEL=1
+	PP_PROXY='' PP_NOPROXY='' PP_PROXY_USER_ENV=''
 }
 pp_common_opt() {
 	PP_SHIFT=2
@@ -107,6 +108,9 @@ pp_common_opt() {
 	--cacert) pp_need $# "$1"; PP_CACERT=$2 ;;
 	--rate) pp_need $# "$1"; pp_secs "$1" "$2"; PP_RATE=$2 ;;
 	--max-pages) pp_need $# "$1"; pp_int "$1" "$2" 1; PP_MAX_PAGES=$2 ;;
+	--proxy) pp_need $# "$1"; pp_proxy "$2" ;;
+	--noproxy) pp_need $# "$1"; PP_NOPROXY=$2 ;;
+	--proxy-user-env) pp_need $# "$1"; pp_proxy_user_env "$2" ;;
 	-k | --insecure) PP_SHIFT=1 PP_INSECURE=1 ;;
 	-q | --quiet) PP_SHIFT=1 PP_QUIET=1 ;;
 	-u | --unbuffered) PP_SHIFT=1 PP_UNBUF=1 ;;
@@ -117,7 +121,24 @@ pp_common_opt() {
 	esac
 }
 
+# --proxy URL: never with credentials (they would show in ps; fetch-page refuses them too).
+pp_proxy() {
+	[[ $1 =~ ^([A-Za-z0-9+.-]+://)?[^/@]*@ ]] &&
+		pp_usage_error "--proxy: credentials in the URL would show in ps: use --proxy-user-env"
+	PP_PROXY=$1
+}
+
+# --proxy-user-env VAR: the name goes to fetch-page, the value stays in the environment
+# (exported, for the page commands).
+pp_proxy_user_env() {
+	[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || pp_usage_error "--proxy-user-env $1: not a variable name"
+	[ -n "${!1:-}" ] || pp_usage_error "--proxy-user-env: environment variable $1 is not set"
+	export "${1?}"
+	PP_PROXY_USER_ENV=$1
+}
+
 pp_export() {
+	export PP_PROXY PP_NOPROXY PP_PROXY_USER_ENV
 	export PP_RETRY PP_RETRY_DELAY PP_MAX_TIME PP_CONNECT_TIMEOUT PP_STALL_TIME PP_CACERT \
 		PP_INSECURE PP_QUIET PP_BASE PP_STATE
 }
@@ -132,6 +153,9 @@ pp_fetch_opts() {
 	[ -z "$PP_CACERT" ] || PP_FETCH+=(--cacert "$PP_CACERT")
 	[ -z "$PP_INSECURE" ] || PP_FETCH+=(-k)
 	[ -z "$PP_QUIET" ] || PP_FETCH+=(-s)
+	[ -z "${PP_PROXY:-}" ] || PP_FETCH+=(--proxy "$PP_PROXY")
+	[ -z "${PP_NOPROXY:-}" ] || PP_FETCH+=(--noproxy "$PP_NOPROXY")
+	[ -z "${PP_PROXY_USER_ENV:-}" ] || PP_FETCH+=(--proxy-user-env "$PP_PROXY_USER_ENV")
 }
 
 # PP_PAGINATE: paginate's options from the common ones (strategy options come after).

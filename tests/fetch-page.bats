@@ -512,3 +512,24 @@ YSBiJiLDvA=='
 	run -0 fetch-page -H "Authorization: $DA" --expect-type application/x-protobuf -d @- -o page.bin "$EVENTS" <req.bin
 	[ -s page.bin ]
 }
+
+@test "fetch-page: proxy options: a proxy that cannot be reached is temporary (75); credentials only from the environment" {
+	local port
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	run --separate-stderr fetch-page --proxy "127.0.0.1:$port" "$EMU/_emulator/info"
+	assert_failure 75
+	[[ $stderr =~ ^"fetch-page: $EMU/_emulator/info: Failed to connect to 127.0.0.1 port $port after "[0-9]+" ms: Couldn't connect to server"$ ]]
+	run --separate-stderr fetch-page --proxy "http://u:hunter2@127.0.0.1:$port" "$EMU/_emulator/info"
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "fetch-page: --proxy: credentials in the URL would show in ps: use --proxy-user-env"
+	[[ $stderr != *hunter2* ]]
+	run --separate-stderr fetch-page --proxy "127.0.0.1:$port" --proxy-user-env NO_SUCH_VAR_FP "$EMU/_emulator/info"
+	assert_failure 2
+	assert_equal "$stderr" "fetch-page: --proxy-user-env: environment variable NO_SUCH_VAR_FP is not set"
+	PXU=no-colon run --separate-stderr fetch-page --proxy "127.0.0.1:$port" --proxy-user-env PXU "$EMU/_emulator/info"
+	assert_failure 2
+	assert_equal "${stderr_lines[0]}" "fetch-page: --proxy-user-env: the variable must hold user:password"
+	# --noproxy '*' reaches the server directly despite the dead proxy
+	run fetch-page --proxy "127.0.0.1:$port" --noproxy '*' "$EMU/_emulator/info"
+	assert_success
+}
