@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # docsvision-card against the emulator: cards of 0, 1, one page, one page + 1 and 10 000
 # rows, the three compressions, the timestamp state, faults, CursorClose after success,
-# error and SIGTERM, a kill -9 and a resume.
+# error and SIGTERM, a kill -9 and a resume; SessionLogin as documented and SessionLogout
+# after every run that logged in.
 load helpers
 load fixtures/pipelines/common
 
@@ -9,7 +10,7 @@ dv() {
 	docsvision-card --base-url "$EMU" --retry-delay 0.1 "$@"
 }
 
-# card NAME: its id.
+# card NAME: its id (a fixed GUID: card ids do not depend on the seed).
 card() {
 	emu_ctl info | jq -r --arg n "$1" '.cards[] | select(.name == $n) | .id'
 }
@@ -40,6 +41,9 @@ ops() {
 	assert_failure 2
 	run docsvision-card --base-url "$EMU" --timestamp soon x
 	assert_failure 2
+	run docsvision-card --base-url "$EMU" --locale ru "$(card small)"
+	assert_failure 2
+	assert_line --index 0 "docsvision-card: --locale ru: not a whole number from 0 to 2147483647"
 }
 
 @test "docsvision-card: no rows, one row, exactly one page, one page + 1" {
@@ -50,14 +54,14 @@ ops() {
 		[ "$(pages big)" -eq 1 ] || break
 	done
 	[ "$(pages big)" -eq 2 ]
-	dv -q big >"$BATS_TEST_TMPDIR/two"
+	dv -q "$(card big)" >"$BATS_TEST_TMPDIR/two"
 	same_as_truth "$BATS_TEST_TMPDIR/two" 'docsvision?card=big'
-	assert_equal "$(ops | tr '\n' ' ')" "SessionLogin CursorRefreshCardData CursorReadPage CursorClose "
+	assert_equal "$(ops | tr '\n' ' ')" "SessionLogin CursorRefreshCardData CursorReadPage CursorClose SessionLogout "
 	reset "docsvision_records=$((k - 1))&docsvision_page_kb=2"
 	[ "$(pages big)" -eq 1 ]
-	dv -q big >"$BATS_TEST_TMPDIR/one"
+	dv -q "$(card big)" >"$BATS_TEST_TMPDIR/one"
 	same_as_truth "$BATS_TEST_TMPDIR/one" 'docsvision?card=big'
-	assert_equal "$(ops | tr '\n' ' ')" "SessionLogin CursorRefreshCardData "
+	assert_equal "$(ops | tr '\n' ' ')" "SessionLogin CursorRefreshCardData SessionLogout "
 	reset 'docsvision_records=1'
 	dv -q "$(card big)" >"$BATS_TEST_TMPDIR/out"
 	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 1 ]
@@ -68,11 +72,12 @@ ops() {
 
 @test "docsvision-card: 10 000 rows, parallel pages, a given session, CursorOpenCardData" {
 	reset 'docsvision_records=10000&docsvision_page_kb=128'
-	DOCSVISION_SESSION=$(emu_ctl info | jq -r .session_id) dv -q -P 3 --open big -o "$BATS_TEST_TMPDIR/out"
+	DOCSVISION_SESSION=$(emu_ctl info | jq -r .session_id) dv -q -P 3 --open "$(card big)" -o "$BATS_TEST_TMPDIR/out"
 	[ "$(count "$BATS_TEST_TMPDIR/out")" -eq 10000 ]
 	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
 	run ops
 	refute_line SessionLogin
+	refute_line SessionLogout
 	assert_line --index 0 CursorOpenCardData
 	assert_line CursorClose
 }
@@ -81,7 +86,7 @@ ops() {
 	local c
 	for c in deflate zlib gzip; do
 		reset "docsvision_compression=$c"
-		dv -q medium >"$BATS_TEST_TMPDIR/out"
+		dv -q "$(card medium)" >"$BATS_TEST_TMPDIR/out"
 		same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=medium'
 	done
 }
@@ -89,14 +94,14 @@ ops() {
 @test "docsvision-card: --state keeps the timestamp: an unchanged card outputs nothing" {
 	reset ''
 	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
-	dv -q --state "$st" -o "$out" medium
+	dv -q --state "$st" -o "$out" "$(card medium)"
 	same_as_truth "$out" 'docsvision?card=medium'
 	assert_equal "$(jq .timestamp "$st")" "$(emu_ctl info | jq '.cards[] | select(.name == "medium") | .timestamp')"
-	run -0 dv --state "$st" -o "$out" medium
+	run -0 dv --state "$st" -o "$out" "$(card medium)"
 	assert_output "docsvision-card: card unchanged since timestamp $(jq .timestamp "$st"): no rows"
 	[ ! -s "$out" ]
 	emu_ctl 'docsvision/edit?card=medium' -X POST >/dev/null
-	dv -q --state "$st" -o "$out" medium
+	dv -q --state "$st" -o "$out" "$(card medium)"
 	same_as_truth "$out" 'docsvision?card=medium'
 	[ "$(count "$out")" -eq 121 ]
 }
@@ -108,29 +113,29 @@ ops() {
 	fault 'api=docsvision&kind=http&status=429&retry_after=1&on=5'
 	fault 'api=docsvision&kind=close&on=7,8'
 	fault 'api=docsvision&kind=soap_fault&op=CursorReadPage&on=5'
-	run -0 dv big -o "$BATS_TEST_TMPDIR/out"
+	run -0 dv "$(card big)" -o "$BATS_TEST_TMPDIR/out"
 	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
 	[ "$(emu_ctl faults | jq 'map(.fired) | add')" -eq 6 ]
-	[ "$(ops | tail -n 1)" = CursorClose ]
+	[ "$(ops | tail -n 2 | tr '\n' ' ')" = "CursorClose SessionLogout " ]
 }
 
 @test "docsvision-card: the cursor is closed after an error and after SIGTERM" {
 	reset 'docsvision_records=300&docsvision_page_kb=4'
 	fault 'api=docsvision&kind=http&status=403&op=CursorReadPage&on=3'
-	run dv big
+	run dv "$(card big)"
 	assert_failure 69
-	[ "$(ops | tail -n 1)" = CursorClose ]
+	[ "$(ops | tail -n 2 | tr '\n' ' ')" = "CursorClose SessionLogout " ]
 	[ "$(emu_ctl info | jq '.open_cursors | length')" -eq 0 ]
 	# a "Cursor not found" is not worth a retry: exit 3 at once
 	reset 'docsvision_records=300&docsvision_page_kb=4'
-	fault 'api=docsvision&kind=soap_fault&name=Cursor%20not%20found&op=CursorReadPage&on=2'
-	run dv big
+	fault 'api=docsvision&kind=soap_fault&name=CursorNotFound&message=Cursor%20not%20found&op=CursorReadPage&on=2'
+	run dv "$(card big)"
 	assert_failure 3
-	assert_output --partial "fault soap:Server: Cursor not found"
+	assert_output --partial "fault CursorNotFound: Cursor not found"
 	reset 'docsvision_records=300&docsvision_page_kb=4&latency=50'
 	local st=$BATS_TEST_TMPDIR/state
 	# the pipeline itself, not a function around it: the signal must reach its trap
-	docsvision-card --base-url "$EMU" -q --state "$st" big >"$BATS_TEST_TMPDIR/out" &
+	docsvision-card --base-url "$EMU" -q --state "$st" "$(card big)" >"$BATS_TEST_TMPDIR/out" &
 	local pid=$!
 	for _ in $(seq 1 400); do
 		[ -s "$st.run" ] && [ "$(jq .pages "$st.run")" -ge 3 ] && break
@@ -140,7 +145,7 @@ ops() {
 	local rc=0
 	wait "$pid" || rc=$?
 	assert_equal "$rc" 143
-	[ "$(ops | tail -n 1)" = CursorClose ]
+	[ "$(ops | tail -n 2 | tr '\n' ' ')" = "CursorClose SessionLogout " ]
 	[ "$(emu_ctl info | jq '.open_cursors | length')" -eq 0 ]
 	[ ! -e "$st.run" ] && [ ! -e "$st.cursor" ]
 }
@@ -149,11 +154,88 @@ ops() {
 	reset 'docsvision_records=400&docsvision_page_kb=4&latency=40'
 	local st=$BATS_TEST_TMPDIR/state out=$BATS_TEST_TMPDIR/out
 	kill_when "$st.run" '.pages >= 4' -- docsvision-card --base-url "$EMU" -q --state "$st" \
-		-o "$out" big
+		-o "$out" "$(card big)"
 	[ "$(emu_ctl info | jq '.open_cursors | length')" -eq 1 ]
-	run -0 dv --state "$st" -o "$out" big
+	run -0 dv --state "$st" -o "$out" "$(card big)"
 	assert_output --partial "resuming the read of cursor"
 	same_as_truth "$out" 'docsvision?card=big'
 	[ "$(emu_ctl info | jq '.open_cursors | length')" -eq 0 ]
 	assert_equal "$(jq -c '{complete, records}' "$st")" '{"complete":true,"records":400}'
+}
+
+# The SessionLogin requests of the log, as "baseName|settings".
+logins() {
+	emu_ctl 'log?api=docsvision' | jq -r 'select(.op == "SessionLogin") | "\(.params.baseName)|\(.params.settings)"'
+}
+
+@test "docsvision-card: SessionLogin as documented: baseName, the recommended settings, <sessionId>" {
+	reset ''
+	local host addr
+	host=$(hostname)
+	addr=$(hostname -I | cut -d ' ' -f 1)
+	dv -q "$(card small)" >"$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=small'
+	assert_equal "$(logins)" "|ComputerAddress=${addr:-127.0.0.1};ComputerName=$host;LocaleID=1049"
+	reset ''
+	dv -q --base-name docsvision --locale 1033 "$(card small)" >"$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=small'
+	assert_equal "$(logins)" "docsvision|ComputerAddress=${addr:-127.0.0.1};ComputerName=$host;LocaleID=1033"
+	reset ''
+	run dv --base-name Archive "$(card small)"
+	assert_failure 3
+	assert_line --index 0 "docsvision-card: SessionLogin: fault soap:Server: Database Archive not found"
+	assert_equal "$(requests docsvision SessionLogin)" 1
+}
+
+@test "docsvision-card: SessionLogout after success, an error, SIGINT and SIGTERM; a given session stays" {
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	dv -q "$(card big)" >/dev/null
+	[ "$(ops | tail -n 1)" = SessionLogout ]
+	assert_equal "$(emu_ctl info | jq -c .open_sessions)" '[]'
+	fault 'api=docsvision&kind=http&status=403&op=CursorReadPage&on=2'
+	run dv -q "$(card big)"
+	assert_failure 69
+	assert_equal "$(emu_ctl info | jq -c .open_sessions)" '[]'
+	local sig
+	for sig in INT TERM; do
+		reset 'docsvision_records=300&docsvision_page_kb=4&latency=50'
+		# SIGINT as from a terminal: a background job of a script ignores it unless reset
+		python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+			docsvision-card --base-url "$EMU" -q "$(card big)" >/dev/null &
+		local pid=$! rc=0
+		for _ in $(seq 1 400); do
+			[ "$(requests docsvision CursorReadPage)" -ge 2 ] && break
+			sleep 0.05
+		done
+		kill -"$sig" "$pid"
+		wait "$pid" || rc=$?
+		assert_equal "$sig $rc" "$sig $([ "$sig" = INT ] && echo 130 || echo 143)"
+		assert_equal "$(ops | tail -n 2 | tr '\n' ' ')" "CursorClose SessionLogout "
+		assert_equal "$(emu_ctl info | jq -c '[.open_sessions, .open_cursors]')" '[[],[]]'
+	done
+	reset ''
+	local sid
+	sid=$(emu_ctl info | jq -r .session_id)
+	DOCSVISION_SESSION=$sid dv -q "$(card small)" >/dev/null
+	run ops
+	refute_line SessionLogin
+	refute_line SessionLogout
+	DOCSVISION_SESSION=$sid dv -q "$(card small)" >/dev/null
+}
+
+@test "docsvision-card: a card id is a GUID, braces or not, any case; anything else is exit 2 at once" {
+	reset ''
+	local id
+	id=$(card small)
+	dv -q "{${id,,}}" >"$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=small'
+	reset ''
+	local bad
+	for bad in small "{$id" "$id}" "${id}0" "${id//-/}" "x$id" ''; do
+		run dv "$bad"
+		assert_failure 2
+	done
+	run dv small
+	assert_line --index 0 "docsvision-card: small: a card id is a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	assert_equal "$(requests docsvision)" 0
 }

@@ -408,12 +408,14 @@ soapenv:${n#*:} ${n%%:*} 1 1"
 	assert_output 401
 	run bash -c "curl -sS -u docsvision:dv-secret -H 'SOAPAction: \"nope\"' --data-binary '<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><CursorClose xmlns=\"$DVNS\"/></soap:Body></soap:Envelope>' '$EMU/DocsVision/StorageServer/StorageServerService.asmx' | xmlstarlet sel -t -v //faultcode -o ' ' -v //faultstring"
 	assert_output 'soap:Client Server did not recognize the value of HTTP Header SOAPAction: nope.'
-	run bash -c "curl -sS -u docsvision:dv-secret -H 'SOAPAction: \"${DVNS}CursorClose\"' --data-binary '<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><CursorClose xmlns=\"$DVNS\"><sessionId>bad</sessionId></CursorClose></soap:Body></soap:Envelope>' '$EMU/DocsVision/StorageServer/StorageServerService.asmx' | xmlstarlet sel -t -v //faultstring"
+	run bash -c "curl -sS -u docsvision:dv-secret -H 'SOAPAction: \"${DVNS}CursorClose\"' --data-binary '<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><CursorClose xmlns=\"$DVNS\"><sessionId>bad</sessionId></CursorClose></soap:Body></soap:Envelope>' '$EMU/DocsVision/StorageServer/StorageServerService.asmx' | xmlstarlet sel -t -v //faultcode"
+	assert_output 'soap:Client'
+	run bash -c "curl -sS -u docsvision:dv-secret -H 'SOAPAction: \"${DVNS}CursorClose\"' --data-binary '<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><CursorClose xmlns=\"$DVNS\"><sessionId>{00000000-0000-0000-0000-00000000000A}</sessionId></CursorClose></soap:Body></soap:Envelope>' '$EMU/DocsVision/StorageServer/StorageServerService.asmx' | xmlstarlet sel -t -v //faultstring"
 	assert_output 'Invalid session'
-	run bash -c "$(declare -f dv); DVNS='$DVNS' EMU=$EMU; dv SessionLogin '' | xmlstarlet sel -N d='$DVNS' -t -v //d:SessionLoginResult"
+	run bash -c "$(declare -f dv); DVNS='$DVNS' EMU=$EMU; dv SessionLogin '<baseName/>' | xmlstarlet sel -N d='$DVNS' -t -v //d:sessionId"
 	assert_output --regexp '^[0-9a-f-]{36}$'
 	emu_ctl 'faults?api=docsvision&kind=soap_fault&message=Boom&op=CursorGetPageCount' -X POST >/dev/null
-	run bash -c "$(declare -f dv); DVNS='$DVNS' EMU=$EMU; dv CursorGetPageCount '<cursorId>x</cursorId>' | xmlstarlet sel -t -v //faultcode -o ' ' -v //faultstring"
+	run bash -c "$(declare -f dv); DVNS='$DVNS' EMU=$EMU; dv CursorGetPageCount '<cursorId>00000000-0000-0000-0000-000000000001</cursorId>' | xmlstarlet sel -t -v //faultcode -o ' ' -v //faultstring"
 	assert_output 'soap:Server Boom'
 }
 

@@ -39,7 +39,8 @@ setup_file() {
 	diadoc-events -q --base-url "$EMU" --box "$BOX" --populate-documents -o "$d/events.ndjson"
 	diadoc-packet -q --base-url "$EMU" --box "$BOX" -o "$d/documents.ndjson" \
 		--packet "$(emu_ctl info | jq -r '.packets[] | select(.name == "medium") | .id')"
-	docsvision-card -q --base-url "$EMU" -o "$d/rows.ndjson" big
+	docsvision-card -q --base-url "$EMU" -o "$d/rows.ndjson" \
+		"$(emu_ctl info | jq -r '.cards[] | select(.name == "big") | .id')"
 }
 
 teardown_file() {

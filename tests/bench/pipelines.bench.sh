@@ -72,11 +72,12 @@ export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret DIADOC_TOKEN=diadoc-
 export DOCSVISION_USER=docsvision DOCSVISION_PASSWORD=dv-secret
 BOX=$(curl -fsS "$EMU/_emulator/info" | jq -r .box_id)
 PACKET=$(curl -fsS "$EMU/_emulator/info" | jq -r '.packets[] | select(.name == "big") | .id')
+CARD=$(curl -fsS "$EMU/_emulator/info" | jq -r '.cards[] | select(.name == "big") | .id')
 measure "mercury-products (pages of 1000)" mercury-products -q --base-url "$EMU"
 measure "mercury-products -P 4" mercury-products -q -P 4 --base-url "$EMU"
 measure "datamill-cursor --format xml" datamill-cursor -q --base-url "$EMU/datamill"
 measure "datamill-cursor --format json" datamill-cursor -q --format json --base-url "$EMU/datamill"
 measure "diadoc-events (pages of 100)" diadoc-events -q --base-url "$EMU" --box "$BOX"
 measure "diadoc-packet (pages of 100)" diadoc-packet -q --base-url "$EMU" --box "$BOX" --packet "$PACKET"
-measure "docsvision-card (64 KB pages)" docsvision-card -q --base-url "$EMU" big
-measure "docsvision-card -P 4" docsvision-card -q -P 4 --base-url "$EMU" big
+measure "docsvision-card (64 KB pages)" docsvision-card -q --base-url "$EMU" "$CARD"
+measure "docsvision-card -P 4" docsvision-card -q -P 4 --base-url "$EMU" "$CARD"

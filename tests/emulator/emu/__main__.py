@@ -50,7 +50,15 @@ def options(argv):
       help='TotalCount capped at N (TotalCountType GreaterThanOrEqual)')
     a('--docsvision-user', default='docsvision')
     a('--docsvision-password', default='dv-secret')
-    a('--docsvision-no-auth', action='store_true', help='accept requests without Basic auth')
+    a('--docsvision-no-auth', action='store_true', help='the same as --docsvision-auth none')
+    a('--docsvision-auth', choices=('basic', 'ntlm', 'none'), default='basic',
+      help='HTTP authentication: Basic, NTLM (NTLMv2, per connection, as IIS) or none')
+    a('--docsvision-base-name', default='DocsVision', metavar='NAME',
+      help='the one database SessionLogin accepts besides the default (an empty baseName)')
+    a('--docsvision-rows', choices=('elements', 'attributes'), default='elements',
+      help='page payloads: <rows><row><F>v</F></row></rows> or <RowData><row F="v"/></RowData>')
+    a('--docsvision-fault-language', choices=('en', 'ru'), default='en',
+      help='the language of fault messages')
     a('--docsvision-session', default='6565c75b-298d-e511-9417-90e6ba57b9f8', metavar='GUID')
     a('--docsvision-page-kb', type=int, default=16, metavar='KB')
     a('--docsvision-compression', choices=('none', 'deflate', 'zlib', 'gzip'), default='none')

@@ -13,7 +13,7 @@ import urllib.parse
 class Request:
     """One parsed HTTP request; `params` collects what the request log shows for it."""
 
-    __slots__ = ('method', 'path', 'query', 'headers', 'body', 'params', 'handle', 'op')
+    __slots__ = ('method', 'path', 'query', 'headers', 'body', 'params', 'handle', 'op', 'conn')
 
     def __init__(self, method, path, query, headers, body):
         self.method = method
@@ -24,6 +24,7 @@ class Request:
         self.params = {}
         self.handle = None          # Data Mill: the handle this request continues
         self.op = None              # SOAP method / Diadoc method, for fault rules' op=
+        self.conn = None            # a dict that lives as long as the TCP connection (NTLM)
 
     def form(self):
         """Query parameters merged with an urlencoded body (the body wins)."""

@@ -79,7 +79,8 @@ def info(emu):
         'credentials': {
             'mercury': {'user': cfg.mercury_user, 'password': cfg.mercury_password},
             'docsvision': {'user': cfg.docsvision_user, 'password': cfg.docsvision_password,
-                           'auth': not cfg.docsvision_no_auth},
+                           'auth': not cfg.docsvision_no_auth and cfg.docsvision_auth != 'none',
+                           'scheme': 'none' if cfg.docsvision_no_auth else cfg.docsvision_auth},
             'diadoc': {'client_id': cfg.diadoc_client_id, 'token': cfg.diadoc_token,
                        'authorization': 'DiadocAuth ddauth_api_client_id=%s,ddauth_token=%s' % (
                            cfg.diadoc_client_id, cfg.diadoc_token)},
@@ -90,6 +91,7 @@ def info(emu):
         'session_id': dv['session_id'],
         'cards': dv['cards'],
         'open_cursors': dv['open_cursors'],
+        'open_sessions': dv['open_sessions'],
         'datamill_handles': emu.apis['datamill'].info()['handles'],
         'mercury': emu.apis['mercury'].info(),
         'requests': requests,

@@ -1,25 +1,52 @@
-"""DocsVision StorageServer (asmx SOAP 1.1): the card-data cursor.
+"""DocsVision StorageServer (asmx SOAP 1.1): sessions and the card-data cursor.
 
-A card is a list of rows; its data is served as pages of `<rows><row>…</row></rows>` cut by
-bytes (page size in KB), the first inline in cursorInfo/FirstPage, the others by CursorReadPage,
-each an escaped string or base64 of deflate/zlib/gzip bytes. A cursor keeps the card version it
-was opened on, so an edit during a read does not tear pages. Timestamps make a refresh with the
-current timestamp answer nothing; an edit (control API) bumps the timestamp, changes some rows
-and appends one.
+SessionLogin (baseName, sessionSettings) opens a session, SessionLogout closes it; the open
+sessions are counted (info). A card is a list of rows; its data is served as pages cut by bytes
+(page size in KB), the first inline in cursorInfo/FirstPage, the others by CursorReadPage, each
+an escaped string or base64 of deflate/zlib/gzip bytes. A page is `<rows><row><F>…</F></row>…`
+or, with docsvision_rows=attributes, `<RowData><row F="…"/>…` (the form of RowSetData).
+A cursor keeps the card version it was opened on, so an edit during a read does not tear
+pages. Timestamps make a refresh with the current timestamp answer nothing; an edit (control
+API) bumps the timestamp, changes some rows and appends one. HTTP authentication: Basic,
+NTLM (ntlm.py, per connection) or none. Ids are GUIDs, refused otherwise as asmx does; fault
+messages in English or Russian, permanent ones with a detail element (CONFORMANCE.md).
 """
 import base64
 import functools
 import gzip
+import re
 import threading
+import xml.etree.ElementTree as ET
 import zlib
 
 from . import datasets as D
-from .common import Response, XML_CT, xesc, basic_ok, need_basic, text
+from . import ntlm
+from .common import Response, XML_CT, xattr, xesc, basic_ok, need_basic, text
 from .soap import SoapError, asmx_fault, body_element, child_text, local, ns
 
 NS = 'http://schemas.docsvision.com/Platform/2009-02-03/StorageServer/'
 ZERO = '00000000-0000-0000-0000-000000000000'
 CARDS = [('empty', 0), ('small', 3), ('medium', 120)]     # + ('big', --docsvision-records)
+GUID = re.compile(r'[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\Z')
+GUID_FIELDS = ('sessionId', 'instanceID', 'instanceId', 'cursorId')
+# Setting names and types of sessionSettings (the guide's SessionLogin page).
+SETTINGS = {'AppID': 'string', 'BaseName': 'string', 'ClientVersion': 'int', 'Compression': 'boolean',
+            'ComputerAddress': 'string', 'ComputerName': 'string', 'FileBlockSize': 'int',
+            'LocaleID': 'int', 'MinCompressSize': 'int'}
+# Fault messages: English, Russian (docsvision_fault_language).
+MESSAGES = {
+    'guid': ('Server was unable to read request. ---> There is an error in XML document (1, 1). ---> '
+             'Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).',
+             'Сервер не может прочитать запрос. ---> Ошибка в документе XML (1, 1). ---> '
+             'Guid должен содержать 32 цифры и 4 дефиса (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).'),
+    'session': ('Invalid session', 'Недействительный идентификатор сессии'),
+    'card': ('Card %s not found', 'Карточка %s не найдена'),
+    'cursor': ('Cursor not found', 'Курсор не найден'),
+    'page': ('Page %d is out of range 1..%d', 'Страница %d вне диапазона 1..%d'),
+    'base': ('Database %s not found', 'База данных %s не найдена'),
+    'settings': ('Invalid session settings: %s', 'Неверные параметры сессии: %s'),
+    'injected': ('Injected fault', 'Внедрённая ошибка'),
+}
 FIELDS = ('RowID', 'Number', 'Title', 'Author', 'Created', 'Amount', 'State', 'Comment')
 STATES = ('Черновик', 'На согласовании', 'Утверждён', 'Отклонён', 'В архиве')
 
@@ -47,6 +74,17 @@ def row_xml(seed, card, j, version):
                    for f, v in row(seed, card, j, version)).join(('<row>', '</row>')).encode()
 
 
+@functools.lru_cache(maxsize=30000)
+def row_attrs(seed, card, j, version):
+    """The row as RowSetData writes one: fields as attributes, a null field left out."""
+    return ('<row%s/>' % ''.join(' %s="%s"' % (f, xattr(v))
+                                 for f, v in row(seed, card, j, version) if v is not None)).encode()
+
+
+# The two page forms: (row function, root element).
+FORMS = {'elements': (row_xml, 'rows'), 'attributes': (row_attrs, 'RowData')}
+
+
 class Card:
     def __init__(self, idx, name, rows):
         self.idx, self.name, self.base = idx, name, rows
@@ -68,6 +106,11 @@ class DocsVision:
         self.cards = [Card(i, n, r) for i, (n, r) in
                       enumerate(CARDS + [('big', cfg.docsvision_records)])]
         self.sessions = {cfg.docsvision_session.lower()}
+        self.logins = set()        # sessions opened by SessionLogin and not closed
+        self.row_bytes, self.root = FORMS[cfg.docsvision_rows]
+        self.lang = 1 if cfg.docsvision_fault_language == 'ru' else 0
+        self.auth = 'none' if cfg.docsvision_no_auth else cfg.docsvision_auth
+        self.ntlm = ntlm.Server(cfg.docsvision_user, cfg.docsvision_password)
         self.cursors = {}          # id → (card idx, version, page starts)
         self.starts = {}           # (card idx, version) → page starts, computed once
         self.pages = {}            # (card idx, version, k, start, end) → (payload, rows)
@@ -81,11 +124,11 @@ class DocsVision:
             s = self.starts.get(key)
         if s is not None:
             return s
-        limit = self.cfg.docsvision_page_kb * 1024 - len('<rows></rows>')
+        limit = self.cfg.docsvision_page_kb * 1024 - 2 * len(self.root) - 5
         n = card.base + version if card.base else 0
         s, size = [0], 0
         for j in range(n):
-            b = len(row_xml(self.seed, card.idx, j, version))
+            b = len(self.row_bytes(self.seed, card.idx, j, version))
             if size and size + b > limit:
                 s.append(j)
                 size = 0
@@ -110,8 +153,9 @@ class DocsVision:
         return hit
 
     def _page(self, card, version, starts, k):
-        rows = [row_xml(self.seed, card.idx, j, version) for j in range(starts[k - 1], starts[k])]
-        doc = b'<rows>' + b''.join(rows) + b'</rows>' if rows else b'<rows/>'
+        rows = [self.row_bytes(self.seed, card.idx, j, version) for j in range(starts[k - 1], starts[k])]
+        root = self.root.encode()
+        doc = b'<%s>%s</%s>' % (root, b''.join(rows), root) if rows else b'<%s/>' % root
         c = self.cfg.docsvision_compression
         if c == 'none':
             return xesc(doc.decode()), len(rows)
@@ -137,10 +181,24 @@ class DocsVision:
             card.timestamp += 101
 
     # --- requests
+    def msg(self, key, *args):
+        m = MESSAGES[key][self.lang]
+        return m % args if args else m
+
+    def challenge(self, req):
+        """HTTP authentication: None when the request may go on, else the 401 to send."""
+        cfg = self.cfg
+        if self.auth == 'basic':
+            if basic_ok(req, cfg.docsvision_user, cfg.docsvision_password):
+                return None
+            return need_basic('docsvision')
+        if self.auth == 'ntlm':
+            www = self.ntlm.step(req.conn, req.headers.get('Authorization'))
+            return None if www is None else text(401, 'Unauthorized', [('WWW-Authenticate', www)])
+        return None
+
     def parse(self, req):
         cfg = self.cfg
-        if not cfg.docsvision_no_auth and not basic_ok(req, cfg.docsvision_user, cfg.docsvision_password):
-            return need_basic('docsvision')
         if req.method != 'POST':
             return text(405, 'Method Not Allowed', [('Allow', 'POST')])
         try:
@@ -156,12 +214,21 @@ class DocsVision:
             return asmx_fault('Client', 'Server did not recognize the value of HTTP Header '
                               'SOAPAction: %s.' % action)
         q = '{%s}' % NS
-        for f in ('sessionId', 'instanceID', 'instanceId', 'timestamp', 'cursorId', 'pageNum'):
+        for f in ('sessionId', 'instanceID', 'instanceId', 'timestamp', 'cursorId', 'pageNum', 'baseName'):
             v = child_text(el, q + f)
             if v is not None:
                 p[f] = v
-        if method != 'SessionLogin' and p.get('sessionId', '').lower() not in self.sessions:
-            return asmx_fault('Client', 'Invalid session')
+        for f in GUID_FIELDS:
+            # an asmx service deserialises a Guid before the method runs: braces or none
+            v = p.get(f)
+            if v is not None and not (GUID.match(v) or (v[:1] == '{' and v[-1:] == '}' and GUID.match(v[1:-1]))):
+                return asmx_fault('Client', self.msg('guid'))
+            if v is not None:
+                p[f] = v.strip('{}')
+        if method == 'SessionLogin':
+            req.params['settings'] = el.find(q + 'sessionSettings')
+        elif p.get('sessionId', '').lower() not in self.sessions:
+            return asmx_fault('Client', self.msg('session'), detail='InvalidSession', detail_ns=NS)
         return None
 
     def serve(self, req):
@@ -171,7 +238,13 @@ class DocsVision:
         except AttributeError:
             return asmx_fault('Client', 'Unknown method %s' % p['op'])
         except SoapError as e:
-            return asmx_fault(e.name or 'Client', str(e))
+            return asmx_fault(e.name or 'Client', str(e), detail=e.detail, detail_ns=NS)
+
+    def gone(self, key, *args):
+        """A permanent fault: soap:Server with a detail element naming it."""
+        detail = {'card': 'CardNotFound', 'cursor': 'CursorNotFound', 'page': 'PageOutOfRange',
+                  'base': 'DatabaseNotFound'}[key]
+        return SoapError(self.msg(key, *args), 'Server', detail)
 
     def _answer(self, method, inner, records=None):
         body = ('<?xml version="1.0" encoding="utf-8"?>\n'
@@ -186,11 +259,54 @@ class DocsVision:
         return Response(200, XML_CT, body.encode(), records=records, kind='xml')
 
     def do_SessionLogin(self, p):
+        settings = self._settings(p.pop('settings', None))
+        base = p.get('baseName') or ''
+        if base and base.lower() != self.cfg.docsvision_base_name.lower():
+            raise self.gone('base', base)
+        p['settings'] = ';'.join('%s=%s' % kv for kv in settings)
         with self.lock:
             self.serial += 1
             sid = D.guid(D.rng(self.seed, 'session', self.serial))
             self.sessions.add(sid)
-        return self._answer('SessionLogin', '<SessionLoginResult>%s</SessionLoginResult>' % sid)
+            self.logins.add(sid)
+        p['sessionId'] = sid
+        user = [('BaseName', 'string', self.cfg.docsvision_base_name)] + [
+            (n, SETTINGS[n], v) for n, v in settings if n != 'BaseName']
+        doc = '<Settings>%s</Settings>' % ''.join(
+            '<Setting Name="%s" Type="%s">%s</Setting>' % (n, t, xesc(v)) for n, t, v in user)
+        return self._answer('SessionLogin', '<sessionId>%s</sessionId><userSettings>%s</userSettings>' % (
+            sid, xesc(doc)))
+
+    def _settings(self, el):
+        """The (name, value) pairs of a sessionSettings string (an escaped Settings document),
+        checked against the documented names and types; SoapError (soap:Client) otherwise."""
+        raw = (el.text or '').strip() if el is not None else ''
+        if not raw:
+            return []
+        try:
+            root = ET.fromstring(raw)
+        except ET.ParseError as e:
+            raise SoapError(self.msg('settings', 'malformed XML: %s' % e))
+        if root.tag != 'Settings' or any(c.tag != 'Setting' for c in root):
+            raise SoapError(self.msg('settings', 'not <Settings><Setting …/></Settings>'))
+        out = []
+        for c in root:
+            name, typ, val = c.get('Name'), c.get('Type'), (c.text or '')
+            if SETTINGS.get(name) is None or typ != SETTINGS[name]:
+                raise SoapError(self.msg('settings', 'unknown setting %s of type %s' % (name, typ)))
+            if (typ == 'int' and not re.fullmatch(r'-?[0-9]+', val)) or \
+                    (typ == 'boolean' and val not in ('true', 'false', '0', '1')):
+                raise SoapError(self.msg('settings', '%s: not a%s %s' % (name, 'n' if typ == 'int' else '', typ)))
+            out.append((name, val))
+        return out
+
+    def do_SessionLogout(self, p):
+        sid = p['sessionId'].lower()
+        with self.lock:
+            if sid in self.logins:            # the fixed session of --docsvision-session stays
+                self.logins.discard(sid)
+                self.sessions.discard(sid)
+        return self._answer('SessionLogout', '')
 
     def do_CursorOpenCardData(self, p):
         return self._open('CursorOpenCardData', p, 'instanceID')
@@ -203,7 +319,7 @@ class DocsVision:
             raise SoapError('%s is required' % idname)
         card = self.card(p[idname])
         if card is None:
-            raise SoapError('Card %s not found' % p[idname], 'Server')
+            raise self.gone('card', p[idname])
         try:
             ts = int(p.get('timestamp', '0'))
         except ValueError:
@@ -234,7 +350,7 @@ class DocsVision:
         with self.lock:
             c = self.cursors.get(cid)
         if c is None:
-            raise SoapError('Cursor not found', 'Server')
+            raise self.gone('cursor')
         return cid, c
 
     def do_CursorReadPage(self, p):
@@ -244,7 +360,7 @@ class DocsVision:
         except ValueError:
             raise SoapError('pageNum is not an unsignedInt')
         if not 1 <= k < len(starts):
-            raise SoapError('Page %d is out of range 1..%d' % (k, len(starts) - 1), 'Server')
+            raise self.gone('page', k, len(starts) - 1)
         data, n = self.page(card, version, starts, k)
         return self._answer('CursorReadPage', '<data>%s</data><usingCompression>%s</usingCompression>' % (
             data, 'false' if self.cfg.docsvision_compression == 'none' else 'true'), n)
@@ -263,8 +379,10 @@ class DocsVision:
 
     def fault(self, rule, req):
         if rule.kind == 'soap_fault':
+            # name=: a permanent fault (a detail element of that name); none: an empty detail
             return asmx_fault(rule.params.get('code', 'Server'),
-                              rule.params.get('name') or rule.params.get('message') or 'Injected fault')
+                              rule.params.get('message') or self.msg('injected'),
+                              detail=rule.params.get('name'), detail_ns=NS)
         return None
 
     # --- control
@@ -285,4 +403,4 @@ class DocsVision:
                           'pages': (len(starts) - 1 if c.rows else 0) if starts else None})
         with self.lock:
             return {'session_id': self.cfg.docsvision_session, 'cards': cards,
-                    'open_cursors': sorted(self.cursors)}
+                    'open_cursors': sorted(self.cursors), 'open_sessions': sorted(self.logins)}

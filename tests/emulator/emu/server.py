@@ -137,6 +137,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def __init__(self, conn, addr, listener, n):
         self.listener, self.emu, self.conn_no = listener, listener.emu, n
+        self.conn_state = {}        # per connection: connection-based auth (NTLM) keeps its state here
         super().__init__(conn, addr, listener)
 
     def setup(self):
@@ -232,14 +233,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             url = urllib.parse.urlsplit(target)
             path, qs = url.path, url.query
         req = Request(self.command, path, query_dict(qs), self.headers, self.read_body())
+        req.conn = self.conn_state
         api_name = ROUTES.get(path)
         if api_name is None:
             if path.startswith('/_emulator/'):
                 return self.send(control.handle(self.emu, req))
             return self.send(text(404, 'Not Found: %s' % path))
         emu = self.emu
-        n = emu.next_request(api_name)
         api = emu.apis[api_name]
+        # An HTTP authentication round trip (a 401 challenge) is not a request of the API:
+        # it is neither numbered, nor logged, nor given a fault.
+        challenge = getattr(api, 'challenge', None)
+        deny = challenge(req) if challenge else None
+        if deny is not None:
+            return self.send(deny)
+        n = emu.next_request(api_name)
         err = api.parse(req)
         rule = emu.faults.pick(api_name, req)
         if emu.cfg.latency:

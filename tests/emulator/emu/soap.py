@@ -13,9 +13,10 @@ SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
 class SoapError(Exception):
     """A request the service rejects with a SOAP fault (client side unless said otherwise)."""
 
-    def __init__(self, msg, name=None):
+    def __init__(self, msg, name=None, detail=None):
         super().__init__(msg)
         self.name = name
+        self.detail = detail        # asmx_fault: the local name of an element inside <detail>
 
 
 def body_element(data):
@@ -60,8 +61,9 @@ def child_text(el, qname, inner=None):
     return (c.text or '').strip()
 
 
-def asmx_fault(code, string, status=500):
-    """An ASP.NET asmx fault: soap:Server or soap:Client, the message, an empty detail."""
+def asmx_fault(code, string, status=500, detail=None, detail_ns=''):
+    """An ASP.NET asmx fault: soap:Server or soap:Client, the message, an empty detail (or
+    one empty element named detail, in namespace detail_ns)."""
     body = ('<?xml version="1.0" encoding="utf-8"?>\n'
             '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
@@ -70,8 +72,9 @@ def asmx_fault(code, string, status=500):
             '    <soap:Fault>\n'
             '      <faultcode>soap:%s</faultcode>\n'
             '      <faultstring>%s</faultstring>\n'
-            '      <detail />\n'
+            '      %s\n'
             '    </soap:Fault>\n'
             '  </soap:Body>\n'
-            '</soap:Envelope>\n') % (code, xesc(string))
+            '</soap:Envelope>\n') % (code, xesc(string), '<detail />' if not detail else
+                                      '<detail><%s xmlns="%s" /></detail>' % (detail, detail_ns))
     return Response(status, XML_CT, body.encode(), kind='xml')

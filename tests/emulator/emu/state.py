@@ -35,6 +35,8 @@ RESETTABLE = {
     'diadoc_empty_pages': int, 'diadoc_short_pages': int, 'diadoc_trailing_empty': 'bool',
     'diadoc_total_cap': int, 'docsvision_page_kb': int,
     'docsvision_compression': ('none', 'deflate', 'zlib', 'gzip'),
+    'docsvision_auth': ('basic', 'ntlm', 'none'), 'docsvision_rows': ('elements', 'attributes'),
+    'docsvision_fault_language': ('en', 'ru'),
     'latency': float, 'connect_latency': float,
 }
 LOG_MAX = 200000
