@@ -9,7 +9,9 @@
  * xmlfault.c), end the document's output as one control line (HACKING.md); --text
  * streams one element's raw text. Input, encodings and UTF-8 repair: lib/xmlin.c.
  * Hostile input: no external entities, expat's amplification limits, a depth limit, a
- * record size limit, and a limit on tokens expat would otherwise buffer whole.
+ * record size limit (the record's JSON and its bookkeeping), and a limit on what expat
+ * itself allocates (the token it buffers whole, a DTD's declarations); --no-dtd refuses
+ * a document type declaration outright, as SOAP does.
  */
 #include <err.h>
 #include <errno.h>
@@ -39,7 +41,7 @@ static struct {
 	const char *records, *text, *metaout;
 	const char **arrays;
 	struct meta *meta;
-	int nmeta, quiet, qualified, wholedoc;
+	int nmeta, quiet, qualified, wholedoc, nodtd;
 	long maxdepth;
 	size_t maxrec;
 	FILE *metaf;
@@ -52,7 +54,7 @@ static int npath, parray;
 static struct {
 	XML_Parser p;
 	const char *fname;
-	int depth, capdepth, capfault, faultdepth, v12, textdepth, nactive;
+	int depth, capdepth, capfault, faultdepth, v12, textdepth, nactive, indtd;
 	long records;
 	int fault;
 	uint64_t *mask;		/* (maxdepth + 2) rows of npath masks */
@@ -69,7 +71,7 @@ static void usage(FILE *f, int status)
 {
 	fputs("usage: xml2ndjson [-qu] [-N PREFIX=URI]... [--records PATH] [--array NAME|PATH]...\n"
 	      "                  [--meta NAME=PATH]... [--meta-out FILE] [--text PATH] [--qualified]\n"
-	      "                  [--max-depth N] [--max-record-bytes N] [FILE...]\n", f);
+	      "                  [--max-depth N] [--max-record-bytes N] [--no-dtd] [FILE...]\n", f);
 	exit(status);
 }
 
@@ -276,6 +278,31 @@ static int XMLCALL on_extent(XML_Parser p, const XML_Char *ctx, const XML_Char *
 	return XML_STATUS_ERROR;
 }
 
+/* A document type declaration: refused with --no-dtd (SOAP 1.1, section 3, and SOAP 1.2
+ * say a message must not have one); otherwise noted, for the message if it is too big. */
+static void XMLCALL on_doctype(void *u, const XML_Char *name, const XML_Char *sysid,
+			       const XML_Char *pubid, int has_internal_subset)
+{
+	if (o.nodtd)
+		fail("document type declaration, refused by --no-dtd");
+	d.indtd = 1;
+}
+
+static void XMLCALL on_doctype_end(void *u)
+{
+	d.indtd = 0;
+}
+
+/* What expat was doing when its memory ran past the bound. */
+static const char *refusal(void)
+{
+	if (d.in.toolong && !d.indtd)
+		return "token larger than --max-record-bytes";
+	snprintf(d.errbuf, sizeof d.errbuf, "%s larger than --max-record-bytes (%zu)",
+		 d.indtd ? "DTD" : "parser state", o.maxrec);
+	return d.errbuf;
+}
+
 /* Parses the document on fd; 0, or an exit status with the error reported. */
 static int parse_fd(int fd)
 {
@@ -287,7 +314,7 @@ static int parse_fd(int fd)
 	if (r == 0)
 		return 0;
 	if (!d.errmsg) {
-		d.errmsg = d.in.toolong ? "token larger than --max-record-bytes" :
+		d.errmsg = d.in.toolong || xmlin_refused() ? refusal() :
 			   XML_ErrorString(XML_GetErrorCode(d.p));
 		d.errline = XML_GetCurrentLineNumber(d.p);
 		d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
@@ -342,17 +369,18 @@ static int run(const char *fname)
 			return EXIT_IOERR;
 		}
 	}
-	d.p = XML_ParserCreateNS(NULL, XNS_SEP);
+	d.p = xmlin_create(&d.in, XNS_SEP);
 	if (!d.p)
 		errx(EXIT_IOERR, "out of memory");
 	XML_SetElementHandler(d.p, on_start, on_end);
 	XML_SetCharacterDataHandler(d.p, on_chars);
 	XML_SetExternalEntityRefHandler(d.p, on_extent);
+	XML_SetDoctypeDeclHandler(d.p, on_doctype, on_doctype_end);
 	XML_SetParamEntityParsing(d.p, XML_PARAM_ENTITY_PARSING_NEVER);
 	XML_SetUnknownEncodingHandler(d.p, xmlin_unknown_encoding, NULL);
 	XML_SetBillionLaughsAttackProtectionMaximumAmplification(d.p, 100.0f);
 	XML_SetBillionLaughsAttackProtectionActivationThreshold(d.p, 4 << 20);
-	d.depth = d.capdepth = d.faultdepth = d.textdepth = d.nactive = d.fault = 0;
+	d.depth = d.capdepth = d.faultdepth = d.textdepth = d.nactive = d.fault = d.indtd = 0;
 	d.records = 0;
 	d.errmsg = NULL;
 	for (int i = 0; i < npath; i++)
@@ -414,6 +442,7 @@ static void setup(int narray)
 		arrname[k] = xpath_child_name(&path[parray + k]);
 	}
 	d.in.maxtoken = o.maxrec;
+	d.in.maxmem = o.maxrec + (1 << 20);	/* expat's own tables and buffers: 1 MiB */
 	d.in.quiet = o.quiet;
 	d.j.qualified = o.qualified;
 	d.j.ns = o.ns;
@@ -450,8 +479,8 @@ static void add_ns(const char *arg)
 
 int main(int argc, char *argv[])
 {
-	enum { O_ARRAY = 256, O_HELP, O_MAXDEPTH, O_MAXREC, O_META, O_METAOUT, O_QUALIFIED,
-	       O_RECORDS, O_TEXT, O_VERSION };
+	enum { O_ARRAY = 256, O_HELP, O_MAXDEPTH, O_MAXREC, O_META, O_METAOUT, O_NODTD,
+	       O_QUALIFIED, O_RECORDS, O_TEXT, O_VERSION };
 	static const struct option lopts[] = {
 		{ "array", required_argument, NULL, O_ARRAY },
 		{ "help", no_argument, NULL, O_HELP },
@@ -459,6 +488,7 @@ int main(int argc, char *argv[])
 		{ "max-record-bytes", required_argument, NULL, O_MAXREC },
 		{ "meta", required_argument, NULL, O_META },
 		{ "meta-out", required_argument, NULL, O_METAOUT },
+		{ "no-dtd", no_argument, NULL, O_NODTD },
 		{ "qualified", no_argument, NULL, O_QUALIFIED },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "records", required_argument, NULL, O_RECORDS },
@@ -480,6 +510,7 @@ int main(int argc, char *argv[])
 		case O_MAXREC: o.maxrec = number("--max-record-bytes", optarg, 1024, 1UL << 31); break;
 		case O_META: add_meta(optarg); break;
 		case O_METAOUT: o.metaout = optarg; break;
+		case O_NODTD: o.nodtd = 1; break;
 		case O_QUALIFIED: o.qualified = 1; break;
 		case O_RECORDS: o.records = optarg; break;
 		case O_TEXT: o.text = optarg; break;

@@ -90,6 +90,7 @@ struct xjson {
 	uint32_t nkey, capkey, keyhcap;
 	uint32_t *keyhash, *canonhash;	/* name → key; JSON → canonical key (id + 1) */
 	struct buf keytext;
+	size_t namebytes;	/* the keys' copies of their names */
 	int qualified;		/* keys: "p:local" or "{URI}local" for names in a namespace */
 	const struct xmlns *ns;	/* the prefixes p */
 	size_t nns;
@@ -113,10 +114,9 @@ static inline int xj_isnil(const struct xjson *x, uint32_t key)
 }
 /* A new record at the end of out (the caller empties out when it likes). */
 void xj_begin(struct xjson *x, int keyed);
-static inline int xj_full(const struct xjson *x)
-{
-	return x->out.len - x->base + x->text.len + x->keytext.len > x->limit;
-}
+/* Does the record need more than limit bytes: its JSON, its open text, and the keys and
+ * entries kept for it (many distinct names cost more in bookkeeping than in JSON)? */
+int xj_full(const struct xjson *x);
 void xj_start(struct xjson *x, uint32_t key, int flags);
 void xj_attr(struct xjson *x, uint32_t key, const char *val, size_t vlen);
 void xj_nil(struct xjson *x);	/* the open element is null, whatever it holds */
@@ -155,6 +155,7 @@ int XMLCALL xmlin_unknown_encoding(void *data, const XML_Char *name, XML_Encodin
 
 struct xmlin {
 	size_t maxtoken;	/* set by the caller: most input expat may hold unparsed */
+	size_t maxmem;		/* set by the caller: most bytes expat may allocate (0: any) */
 	int quiet;		/* set by the caller: no warning about invalid UTF-8 */
 	int toolong;		/* the parse stopped at a token longer than maxtoken */
 	size_t bad;		/* invalid UTF-8 bytes replaced so far */
@@ -165,5 +166,10 @@ struct xmlin {
 /* Parses all of fd: 0 when the document is complete and well-formed, 1 when the parse
  * stopped (expat's error, or toolong), -1 on a read error (errno says why). */
 int xmlin_parse(struct xmlin *in, XML_Parser p, int fd);
+/* A namespace-processing parser whose allocations are counted: past in->maxmem, expat's
+ * malloc fails (XML_ERROR_NO_MEMORY) and xmlin_refused() is true. One parser at a time. */
+XML_Parser xmlin_create(struct xmlin *in, XML_Char sep);
+int xmlin_refused(void);
+size_t xmlin_mem_used(void);
 
 #endif

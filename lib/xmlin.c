@@ -12,11 +12,14 @@
  *
  * xmlin_parse is xmlwf's loop (XML_GetBuffer, read, XML_ParseBuffer) with that repair
  * and one more guard: expat buffers an unfinished token whole, so the input it holds
- * beyond its last event is bounded.
+ * beyond its last event is bounded. xmlin_create gives expat a counting allocator, so
+ * that everything it keeps (that buffer, which doubles as it grows; a DTD's declarations;
+ * its name tables) stays under a bound.
  */
 #include <errno.h>
 #include <iconv.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -150,6 +153,75 @@ int XMLCALL xmlin_unknown_encoding(void *data, const XML_Char *name, XML_Encodin
 	return ok ? XML_STATUS_OK : XML_STATUS_ERROR;
 }
 
+/* expat's allocations, counted with a header that holds each one's size. expat's memory
+ * suite has no user pointer, so the count is one per process: one parser at a time. */
+static struct {
+	size_t used, max;
+	int refused;
+} mem;
+#define HDR 16			/* keeps malloc's alignment */
+/* What an allocation of n costs: the header, malloc's own 16 bytes, rounded to 16. DTDs
+ * are many small allocations, where this is most of it. */
+#define COST(n) (((n) + HDR + 16 + 15) & ~(size_t)15)
+
+static void *mm_malloc(size_t n)
+{
+	if (n > SIZE_MAX / 2 || COST(n) > mem.max - mem.used) {
+		mem.refused = 1;
+		return NULL;
+	}
+	size_t *p = malloc(n + HDR);
+	if (!p)
+		return NULL;
+	*p = n;
+	mem.used += COST(n);
+	return (char *)p + HDR;
+}
+
+static void *mm_realloc(void *q, size_t n)
+{
+	if (!q)
+		return mm_malloc(n);
+	size_t *p = (size_t *)((char *)q - HDR), old = *p;
+	if (n > SIZE_MAX / 2 || (n > old && COST(n) - COST(old) > mem.max - mem.used)) {
+		mem.refused = 1;
+		return NULL;
+	}
+	if (!(p = realloc(p, n + HDR)))
+		return NULL;
+	mem.used = mem.used - COST(old) + COST(n);
+	*p = n;
+	return (char *)p + HDR;
+}
+
+static void mm_free(void *q)
+{
+	if (!q)
+		return;
+	size_t *p = (size_t *)((char *)q - HDR);
+	mem.used -= COST(*p);
+	free(p);
+}
+
+XML_Parser xmlin_create(struct xmlin *in, XML_Char sep)
+{
+	static const XML_Memory_Handling_Suite suite = { mm_malloc, mm_realloc, mm_free };
+	mem.max = in->maxmem ? in->maxmem : SIZE_MAX;
+	mem.used = 0;
+	mem.refused = 0;
+	return XML_ParserCreate_MM(NULL, &suite, &sep);
+}
+
+int xmlin_refused(void)
+{
+	return mem.refused;
+}
+
+size_t xmlin_mem_used(void)
+{
+	return mem.used;
+}
+
 #define CHUNK (64 * 1024)
 
 /* Feeds n bytes at b (from XML_GetBuffer) to expat, repairing invalid UTF-8 first;
@@ -190,8 +262,10 @@ int xmlin_parse(struct xmlin *in, XML_Parser p, int fd)
 	in->toolong = 0;
 	while (!final) {
 		char *b = XML_GetBuffer(p, CHUNK);
-		if (!b)
+		if (!b) {	/* the buffer grows with the unfinished token it holds */
+			in->toolong = mem.refused;
 			return 1;
+		}
 		size_t n = ntail;
 		memcpy(b, tail, ntail);
 		do {		/* the first chunk must show the XML declaration */

@@ -125,6 +125,7 @@ static uint32_t newkey(struct xjson *x, const char *name, size_t n, int attr, ui
 	struct xkey *kk = &x->key[k];
 	memset(kk, 0, sizeof *kk);
 	kk->name = xstrndup(name, n);
+	x->namebytes += n + 1;
 	kk->namelen = (uint32_t)n;
 	kk->hash = h;
 	kk->attr = (unsigned char)attr;
@@ -195,9 +196,18 @@ void xj_trim(struct xjson *x)
 	for (uint32_t k = 0; k < x->nkey; k++)
 		free(x->key[k].name);
 	x->nkey = 0;
+	x->namebytes = 0;
 	buf_reset(&x->keytext);
 	memset(x->keyhash, 0, x->keyhcap * sizeof *x->keyhash);
 	memset(x->canonhash, 0, x->keyhcap * sizeof *x->canonhash);
+}
+
+int xj_full(const struct xjson *x)
+{
+	size_t books = (size_t)x->nkey * (sizeof *x->key + 16) + x->namebytes +
+		       (size_t)x->keyhcap * 2 * sizeof *x->keyhash +
+		       (size_t)x->nent * sizeof *x->ent + (size_t)x->nopen * sizeof *x->open;
+	return x->out.len - x->base + x->text.len + x->keytext.len + books > x->limit;
 }
 
 /* ---- writing ---- */

@@ -262,3 +262,44 @@ LONG_NAME='printf "<r><row><"; head -c 200M /dev/zero | tr "\0" n; printf "/></r
 	[ "$(wc -c <"$out")" -eq $((20 * 1024 * 1024 + 9)) ]
 	[ "$rss" -lt 28672 ]
 }
+
+# A DTD of N unused declarations: awk prints them faster than bash.
+dtd() { printf 'awk '\''BEGIN { print "<!DOCTYPE r ["; for (i = 0; i < %d; i++) printf "%s\\n", i; print "]><r><row>1</row></r>" }'\''' "$1" "$2"; }
+
+@test "hostile: xml2ndjson: 2 000 000 unused ENTITY declarations stop at the bound; --no-dtd at the first byte" {
+	local gen
+	gen=$(dtd 2000000 '<!ENTITY e%d \"x\">')
+	hurt "$gen" xml2ndjson --records //row
+	[ "$status" -eq 1 ]
+	[[ "$err" =~ ^"xml2ndjson: <stdin>:"[0-9]+:[0-9]+": DTD larger than --max-record-bytes (67108864)"$ ]]
+	[ ! -s "$out" ]
+	[ "$rss" -lt 73728 ]	# 64 MiB and a few (was 217 MiB, and exit 0)
+	hurt "$gen" xml2ndjson --records //row --no-dtd
+	[ "$status" -eq 1 ]
+	[ "$err" = "xml2ndjson: <stdin>:1:13: document type declaration, refused by --no-dtd" ]
+	[ "$rss" -lt 8192 ]
+}
+
+@test "hostile: xml2ndjson: 1 000 000 ATTLIST declarations stop at a 1M bound" {
+	hurt "$(dtd 1000000 '<!ATTLIST e%d a CDATA \"x\">')" xml2ndjson --records //row --max-record-bytes 1M
+	[ "$status" -eq 1 ]
+	[[ "$err" =~ ^"xml2ndjson: <stdin>:"[0-9]+:[0-9]+": DTD larger than --max-record-bytes (1048576)"$ ]]
+	[ "$rss" -lt 8192 ]	# was 347 MiB and more
+}
+
+@test "hostile: xml2ndjson: a record of a million distinct child names is bounded by the record limit" {
+	hurt 'awk '\''BEGIN { printf "<r><row>"; for (i = 0; i < 1000000; i++) printf "<n%d/>", i; print "</row></r>" }'\''' \
+		xml2ndjson --records //row --max-record-bytes 4M
+	[ "$status" -eq 1 ]
+	[[ "$err" =~ ^"xml2ndjson: <stdin>:1:"[0-9]+": record larger than --max-record-bytes (4194304)"$ ]]
+	[ "$rss" -lt 12288 ]	# the record's 4 MiB and expat's 5: was 13 times the limit
+}
+
+@test "hostile: xml2ndjson: a 200 MB comment between records stops within the bound, not twice it" {
+	hurt 'printf "<r><row>1</row><!--"; head -c 200M /dev/zero | tr "\0" a; printf -- "--><row>2</row></r>"' \
+		xml2ndjson --records //row
+	[ "$status" -eq 1 ]
+	[ "$err" = "xml2ndjson: <stdin>:1:16: token larger than --max-record-bytes" ]
+	[ "$(cat "$out")" = '{"#text":"1"}' ]
+	[ "$rss" -lt 73728 ]	# was 129 MiB
+}

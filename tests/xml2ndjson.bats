@@ -416,3 +416,16 @@ gen_mercury() {
 	assert_success
 	assert_output ""
 }
+
+@test "xml2ndjson: --no-dtd refuses a document type declaration; documents without one pass" {
+	run --separate-stderr xml2ndjson --no-dtd --records //row < <(printf '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "b">]><r><row>&a;</row></r>')
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "xml2ndjson: <stdin>:2:13: document type declaration, refused by --no-dtd"
+	run -1 xml2ndjson --no-dtd < <(printf '<!DOCTYPE r SYSTEM "r.dtd"><r/>')
+	run -0 xml2ndjson --no-dtd --records //row <<<'<r><row>1</row></r>'
+	assert_output '{"#text":"1"}'
+	# without it, a DTD is read (and its entities expanded), as before
+	run -0 xml2ndjson --records //row < <(printf '<!DOCTYPE r [<!ENTITY a "b">]><r><row>&a;</row></r>')
+	assert_output '{"#text":"b"}'
+}
