@@ -215,6 +215,7 @@ static void stream_doc(struct in *in, uint64_t lim)
 			size_t n;
 			const unsigned char *p = take_len(in, &rec, 1, lim, toff, f, num, max_record, &n);
 			buf_reset(&dec.out);
+			dec.held = n;
 			pbj_message(&dec, recf->msg, p, n, in_tell(in) - n, 1);
 			out_line(&dec.out);
 			records++;
@@ -259,6 +260,7 @@ static void whole_doc(struct in *in, uint64_t lim)
 	else if (in_take(in, &msg, lim - start))
 		short_message();
 	buf_reset(&dec.out);
+	dec.held = msg.len;
 	pbj_message(&dec, top, (const unsigned char *)(msg.p ? msg.p : ""), msg.len, start, 0);
 	out_line(&dec.out);
 	if (!nmetas)
@@ -404,6 +406,7 @@ int main(int argc, char **argv)
 	if (max_depth > 10000)
 		errx(EXIT_USAGE, "--max-depth: at most 10000");
 	pbj_init(&dec, (int)max_depth);
+	dec.limit = max_record == UINT64_MAX ? 0 : max_record;
 	struct in in = { .fd = 0, .size = -1 };
 	dec.name = "<stdin>";
 	if (optind < argc && strcmp(argv[optind], "-")) {

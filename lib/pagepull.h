@@ -178,6 +178,9 @@ struct pbj_ent {
 struct pbj {
 	const char *name;		/* the input, for errors */
 	int int64_numbers, enum_numbers, json_names, unknown, max_depth;
+	uint64_t limit;			/* a record's decoding memory, and 1 MiB (0: none) */
+	uint64_t held;			/* set by the caller: the record's own bytes in memory */
+	size_t entbytes;		/* the levels' entry tables */
 	struct buf out;
 	struct pbj_level *lv;		/* max_depth + 2 levels */
 };

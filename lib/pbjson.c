@@ -6,7 +6,9 @@
  * of a oneof, proto3 implicit fields left out when zero. 64-bit integers are strings, bytes
  * padded base64, enums names (unknown numbers stay numbers), floats Python's shortest repr.
  * The message is in memory (one record); each nesting level keeps its scanned entries in a
- * reused array, so decoding allocates nothing in the steady state.
+ * reused array, so decoding allocates nothing in the steady state. What a record costs to
+ * decode (its bytes, the entry tables, merged occurrences, its JSON) is checked against
+ * d->limit as it grows: a few bytes of wire can cost 56 bytes of entry or 6 of JSON each.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,6 +26,16 @@ struct pbj_level {
 };
 
 static void element(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e, int depth);
+
+#define SLACK (1u << 20)	/* the decoder's tables, before they count */
+
+/* Fails when the record, with `more` bytes of JSON to come, needs more than the limit. */
+static void budget(struct pbj *d, uint64_t off, const struct pb_field *f, uint64_t more)
+{
+	if (d->limit && d->out.len + more + d->held + d->entbytes > d->limit + SLACK)
+		pbj_fail(d, off, f, 0, "record over --max-record-bytes (%llu) once decoded",
+		    (unsigned long long)d->limit);
+}
 
 void pbj_init(struct pbj *d, int max_depth)
 {
@@ -131,7 +143,10 @@ static struct pbj_level *scan(struct pbj *d, const struct pb_msg *m, const unsig
 			q += len;
 		}
 		if (L->n == L->cap) {
-			L->cap = L->cap ? 2 * L->cap : 32;
+			size_t cap = L->cap ? 2 * L->cap : 32;
+			d->entbytes += (cap - L->cap) * sizeof *L->e;
+			budget(d, toff, f, 0);
+			L->cap = cap;
 			L->e = xrealloc(L->e, L->cap * sizeof *L->e);
 		}
 		L->e[L->n] = (struct pbj_ent){ .f = f, .off = toff, .p = vp, .len = len, .v = v,
@@ -345,6 +360,7 @@ void pbj_scalar(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e
 		    e->p[i] != '\\')
 			i++;
 		if (i == e->len) {
+			budget(d, e->off, f, e->len + 2);
 			buf_grow(o, e->len + 2);
 			o->p[o->len++] = '"';
 			memcpy(o->p + o->len, e->p, e->len);
@@ -354,10 +370,15 @@ void pbj_scalar(struct pbj *d, const struct pb_field *f, const struct pbj_ent *e
 		}
 		if (!utf8_ok(e->p + i, e->len - i))
 			pbj_fail(d, e->off, f, 0, "invalid UTF-8");
+		size_t special = 0;	/* an escape is at most 6 bytes: \u001f */
+		for (size_t k = i; k < e->len; k++)
+			special += e->p[k] < 0x20 || e->p[k] == 0x7f || e->p[k] == '"' || e->p[k] == '\\';
+		budget(d, e->off, f, e->len + 5 * special + 2);
 		json_str(o, (const char *)e->p, e->len);
 		break;
 	}
 	case PBT_BYTES:
+		budget(d, e->off, f, (e->len + 2) / 3 * 4 + 2);
 		buf_addc(o, '"');
 		b64_encode(o, e->p, e->len);
 		buf_addc(o, '"');
@@ -388,6 +409,8 @@ static void packed(struct pbj *d, const struct pb_field *f, const struct pbj_ent
 			buf_addc(&d->out, ',');
 		*first = 0;
 		pbj_scalar(d, f, &x);
+		if (d->limit && d->out.len > d->limit)
+			budget(d, e->off, f, 0);
 	}
 }
 
@@ -515,6 +538,8 @@ void pbj_message(struct pbj *d, const struct pb_msg *m, const unsigned char *p, 
 					map_entry(d, f->msg, &E[k], depth + 1);
 				else
 					element(d, f, &E[k], depth + 1);
+				if (d->limit && d->out.len > d->limit)
+					budget(d, E[k].off, f, 0);
 			}
 			buf_addc(o, map ? '}' : ']');
 		} else {
@@ -537,13 +562,17 @@ void pbj_message(struct pbj *d, const struct pb_msg *m, const unsigned char *p, 
 				struct buf cat = {0};
 				for (size_t k = from; k < j; k++)
 					buf_add(&cat, E[k].p, E[k].len);
+				d->held += cat.len;
+				budget(d, E[from].off, f, 0);
 				pbj_message(d, f->msg, (const unsigned char *)cat.p, cat.len,
 				    E[from].off + E[from].hl, depth + 1);
+				d->held -= cat.len;
 				buf_free(&cat);
 			} else
 				element(d, f, e, depth + 1);
 		}
 		first = 0;
+		budget(d, E[i].off, f, 0);
 	}
 	buf_addc(o, '}');
 }

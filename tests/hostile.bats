@@ -303,3 +303,33 @@ dtd() { printf 'awk '\''BEGIN { print "<!DOCTYPE r ["; for (i = 0; i < %d; i++) 
 	[ "$(cat "$out")" = '{"#text":"1"}' ]
 	[ "$rss" -lt 73728 ]	# was 129 MiB
 }
+
+# An event (GetDocflowEventsResponse.Events) whose body is perl's $e: N empty Document (5)
+# fields, a singular message that the protobuf rules merge, or an EventId of N 0x01 bytes.
+EVENT_PL='sub v { my $x = shift; my $s = ""; while ($x >= 128) { $s .= chr(($x & 127) | 128); $x >>= 7 } $s . chr($x) }
+	print "\x18\x01\x12", v(length $e), $e'
+MERGES() { printf 'perl -e '\''$e = "\\x2a\\x00" x %d; %s'\''' "$1" "$EVENT_PL"; }
+CONTROLS() { printf 'perl -e '\''$s = "\\x01" x %d; $e = "\\x0a" . v(length $s) . $s; %s'\''' "$1" "$EVENT_PL"; }
+
+@test "hostile: pb2ndjson: a singular message repeated a million times (2 MB) stays within a 4M bound" {
+	hurt "$(MERGES 1000000)" pb2ndjson -d "$DESC" -t $EV --records Events --max-record-bytes 4M
+	[ "$status" -eq 1 ]
+	[[ "$err" =~ ^"pb2ndjson: <stdin>: offset "[0-9]+": field Document (5): record over --max-record-bytes (4194304) once decoded"$ ]]
+	[ ! -s "$out" ]
+	[ "$rss" -lt 10240 ]	# 4 MiB, the decoder's 1 MiB and a few (was 57 MiB)
+}
+
+@test "hostile: pb2ndjson: a 32 MB element of merged messages stops at the record limit" {
+	hurt "$(MERGES 16777216)" pb2ndjson -d "$DESC" -t $EV --records Events
+	[ "$status" -eq 1 ]
+	[[ "$err" =~ ^"pb2ndjson: <stdin>: offset "[0-9]+": field Document (5): record over --max-record-bytes (67108864) once decoded"$ ]]
+	[ "$rss" -lt 75776 ]	# 64 MiB and a few (was 887 MiB)
+}
+
+@test "hostile: pb2ndjson: a 20 MB string of 0x01 (120 MB as JSON) is refused before it is written" {
+	hurt "$(CONTROLS 20971520)" pb2ndjson -d "$DESC" -t $EV --records Events --max-record-bytes 32M
+	[ "$status" -eq 1 ]
+	[ "$err" = "pb2ndjson: <stdin>: offset 7: field EventId (1): record over --max-record-bytes (33554432) once decoded" ]
+	[ ! -s "$out" ]
+	[ "$rss" -lt 40960 ]	# the 20 MB element and a few (was 140 MiB)
+}
