@@ -58,6 +58,21 @@ pp_int() {
 	fi
 	pp_usage_error "$1 $2: not a whole number of at least $3"
 }
+# pp_guid OPTION VALUE: a GUID as 8-4-4-4-12 hex digits (Diadoc's boxId, "идентификатор ящика
+# организации в формате GUID" on Kontur's method pages), else a usage error before any request.
+pp_guid() {
+	[[ $2 =~ ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$ ]] ||
+		pp_usage_error "$1 $2: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+}
+# pp_api_version N: Diadoc's method version, 5 (current) or 2 (removed after 3 April 2027):
+# PP_API for the path, PP_RESP the response message's suffix.
+pp_api_version() {
+	case $1 in
+	2) PP_API=2 PP_RESP= ;;
+	5) PP_API=5 PP_RESP=V5 ;;
+	*) pp_usage_error "--api-version $1: not 2 or 5" ;;
+	esac
+}
 pp_secs() { [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] || pp_usage_error "$1 $2: not a number of seconds"; }
 
 # pp_split_args ARGS…: sets PP_ARGS to ARGS with "--name=value" split in two and bundled

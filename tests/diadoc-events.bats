@@ -27,6 +27,82 @@ de() {
 	DIADOC_TOKEN= run diadoc-events --box "$BOX"
 	assert_failure 2
 	assert_output "diadoc-events: DIADOC_TOKEN (with DIADOC_CLIENT_ID) or DIADOC_AUTH must be set"
+	run diadoc-events --box "$BOX" --api-version 3
+	assert_failure 2
+	assert_line --index 0 "diadoc-events: --api-version 3: not 2 or 5"
+}
+
+@test "diadoc-events: a box id that is not a GUID is a usage error before any request" {
+	reset records=10
+	local b
+	for b in "${BOX//-/}" "${BOX//-/}@diadoc.ru" "{$BOX}" my-box-id; do
+		run de --box "$b"
+		assert_failure 2
+		assert_line --index 0 "diadoc-events: --box $b: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	done
+	run de --counteragent abc@diadoc.ru
+	assert_failure 2
+	assert_line --index 0 "diadoc-events: --counteragent abc@diadoc.ru: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	[ "$(requests diadoc-events)" -eq 0 ]
+	run de -q --box "${BOX^^}" -o "$BATS_TEST_TMPDIR/out"
+	assert_success
+	same_as_truth "$BATS_TEST_TMPDIR/out" diadoc-events
+}
+
+@test "diadoc-events: V5 by default, V2 with --api-version 2: each against its truth, same events" {
+	reset records=250
+	de -q --populate-documents --populate-previous -o "$BATS_TEST_TMPDIR/v5"
+	same_as_truth "$BATS_TEST_TMPDIR/v5" 'diadoc-events?version=5&populateDocuments=1&populatePrevious=1'
+	de -q --api-version 2 --populate-documents --populate-previous -o "$BATS_TEST_TMPDIR/v2"
+	same_as_truth "$BATS_TEST_TMPDIR/v2" 'diadoc-events?version=2&populateDocuments=1&populatePrevious=1'
+	run emu_ctl 'log?api=diadoc-events'
+	[ "$(jq -r .path <<<"$output" | sort | uniq -c | tr -s ' ')" = " 4 /V2/GetDocflowEvents
+ 4 /V5/GetDocflowEvents" ]
+	# the same events, in each version's shape
+	jq -r .Document.LastEvent.EventId "$BATS_TEST_TMPDIR/v5" >"$BATS_TEST_TMPDIR/k5"
+	jq -r .Document.LastEventId "$BATS_TEST_TMPDIR/v2" >"$BATS_TEST_TMPDIR/k2"
+	cmp "$BATS_TEST_TMPDIR/k5" "$BATS_TEST_TMPDIR/k2"
+	[ "$(jq -r .Document.DocumentInfo.FullVersion.TypeNamedId "$BATS_TEST_TMPDIR/v5" | sort -u | wc -l)" -gt 10 ]
+}
+
+@test "diadoc-events: a field the schema does not name reaches the output as \"#N\" (V5 and V2)" {
+	reset 'records=120&diadoc_unknown_fields=1'
+	local v
+	for v in 5 2; do
+		de -q --api-version $v --populate-documents -o "$BATS_TEST_TMPDIR/out"
+		same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-events?version=$v&populateDocuments=1"
+		run jq -c '[.["#1001"], (.Document.DocumentInfo["#1000"][0] | @base64d)]' "$BATS_TEST_TMPDIR/out"
+		assert_line --index 0 '[[7],"поле из будущей версии API"]'
+		[ "$(grep -c '"#1000"' "$BATS_TEST_TMPDIR/out")" -eq 120 ]
+	done
+}
+
+@test "diadoc-events: the filters select what the emulator's truth selects with the same filters" {
+	reset records=600
+	local dept cagent q
+	dept=$(emu_ctl info | jq -r '.diadoc_departments[1]')
+	cagent=$(emu_ctl info | jq -r '.diadoc_counteragents[0]')
+	de -q --message-type Letter --message-type template -o "$BATS_TEST_TMPDIR/mt"
+	same_as_truth "$BATS_TEST_TMPDIR/mt" 'diadoc-events?messageTypes=Letter,template'
+	de -q --direction Inbound --type-named-id UniversalTransferDocument --type-named-id Invoice \
+		--type-named-id Nonformalized --populate-documents -o "$BATS_TEST_TMPDIR/dt"
+	same_as_truth "$BATS_TEST_TMPDIR/dt" \
+		'diadoc-events?documentDirections=Inbound&typeNamedIds=UniversalTransferDocument,Invoice,Nonformalized&populateDocuments=1'
+	run jq -r '[.Document.DocumentInfo | .DocumentDirection, .FullVersion.TypeNamedId] | @tsv' "$BATS_TEST_TMPDIR/dt"
+	refute_line --regexp '^(Outbound|Internal)'
+	refute_line --regexp '	(XmlTorg12|Torg12|Contract)$'
+	de -q --department "$dept" --counteragent "$cagent" --sort desc --limit 7 \
+		--from 2020-01-01T01:00:00Z --to 2020-01-01T08:00:00Z -o "$BATS_TEST_TMPDIR/dc"
+	q="departmentId=$dept&counteragentBoxId=$cagent&sort=Descending"
+	q+="&from=$((EPOCH + 1577840400 * 10000000))&to=$((EPOCH + 1577865600 * 10000000))"
+	same_as_truth "$BATS_TEST_TMPDIR/dc" "diadoc-events?$q"
+	# each filter selected a part: none is a no-op, none selected nothing
+	local f
+	for f in mt dt dc; do
+		[ "$(count "$BATS_TEST_TMPDIR/$f")" -gt 0 ] && [ "$(count "$BATS_TEST_TMPDIR/$f")" -lt 600 ]
+	done
+	# descending really is: the ticks never grow
+	jq -r .Timestamp.Ticks "$BATS_TEST_TMPDIR/dc" | sort -c -r -n
 }
 
 @test "diadoc-events: no events, one, exactly one page, one page + 1" {

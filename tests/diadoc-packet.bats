@@ -29,6 +29,37 @@ packet() {
 	assert_line --index 0 "diadoc-packet: --packet: the packet id is required"
 	run diadoc-packet --box "$BOX" --packet x --count 0
 	assert_failure 2
+	run diadoc-packet --box "$BOX" --packet x --api-version 4
+	assert_failure 2
+	assert_line --index 0 "diadoc-packet: --api-version 4: not 2 or 5"
+}
+
+@test "diadoc-packet: a box id that is not a GUID is a usage error before any request" {
+	reset records=0
+	local b
+	for b in "${BOX//-/}" "${BOX//-/}@diadoc.ru" my-box-id; do
+		run dp --box "$b" --packet "$(packet one)"
+		assert_failure 2
+		assert_line --index 0 "diadoc-packet: --box $b: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	done
+	[ "$(requests diadoc-packet)" -eq 0 ]
+}
+
+@test "diadoc-packet: V5 by default, V2 with --api-version 2, unknown fields kept as \"#N\"" {
+	reset 'records=0&diadoc_unknown_fields=1&diadoc_empty_pages=2'
+	local id v
+	id=$(packet hundred-one)
+	for v in 5 2; do
+		dp -q --api-version $v --count 30 --packet "$id" -o "$BATS_TEST_TMPDIR/out.$v"
+		same_as_truth "$BATS_TEST_TMPDIR/out.$v" "diadoc-packet?packetId=$id&version=$v"
+		[ "$(jq -c '.["#1001"]' "$BATS_TEST_TMPDIR/out.$v" | sort -u)" = '[7]' ]
+		[ "$(jq -r '.Document.DocumentInfo["#1000"][0] | @base64d' "$BATS_TEST_TMPDIR/out.$v" | sort -u)" = 'поле из будущей версии API' ]
+	done
+	[ "$(jq -r '.Document.DocumentInfo.PacketInfo.PacketId' "$BATS_TEST_TMPDIR/out.5" | sort -u)" = "$id" ]
+	[ "$(jq -r '.Document.Docflow.PacketId' "$BATS_TEST_TMPDIR/out.2" | sort -u)" = "$id" ]
+	cmp <(jq -r .IndexKey "$BATS_TEST_TMPDIR/out.5") <(jq -r .IndexKey "$BATS_TEST_TMPDIR/out.2")
+	run emu_ctl 'log?api=diadoc-packet'
+	[ "$(jq -r .path <<<"$output" | sort -u | paste -sd' ')" = '/V2/GetDocflowsByPacketId /V5/GetDocflowsByPacketId' ]
 }
 
 @test "diadoc-packet: packets of 0, 1, exactly one page, one page + 1" {

@@ -50,7 +50,7 @@ dd() {
 		--data-binary @"$T/req.bin" "$@" "$EMU$path"
 }
 
-decode() { protoc -I"$PROTO" --decode="Diadoc.Api.Proto.Docflow.$1" DiadocDocflow.proto; }
+decode() { protoc -I"$PROTO" --decode="Diadoc.Api.Proto.Docflow.$1" DiadocDocflow.proto DiadocDocflowV5.proto; }
 
 card() { emu_ctl info | jq -r ".cards[] | select(.name == \"$1\") | .$2"; }
 packet() { emu_ctl info | jq -r ".packets[] | select(.name == \"$1\") | .$2"; }
@@ -289,15 +289,53 @@ soapenv:${n#*:} ${n%%:*} 1 1"
 @test "emulator: diadoc errors: 401, 403, 405, bad key size, api_error with X-Diadoc-ErrorCode" {
 	run curl -sS -o /dev/null -w '%{http_code} %header{x-diadoc-errorcode}' -X POST "$EMU/V2/GetDocflowEvents?boxId=$BOX"
 	assert_output '401 Http.Unauthorized'
-	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V2/GetDocflowEvents?boxId=nosuch' GetDocflowEventsRequest 'Filter {}' -o /dev/null -w '%{http_code} %header{x-diadoc-errorcode}'"
+	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V2/GetDocflowEvents?boxId=00000000-0000-0000-0000-000000000001' GetDocflowEventsRequest 'Filter {}' -o /dev/null -w '%{http_code} %header{x-diadoc-errorcode}'"
 	assert_output '403 Http.Forbidden'
 	run curl -sS -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer diadoc-secret-token' "$EMU/V2/GetDocflowEvents?boxId=$BOX"
 	assert_output 405
 	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V2/GetDocflowEvents?boxId=$BOX' GetDocflowEventsRequest 'Filter {} AfterIndexKey: \"abc\"' -w ' %{http_code} %header{x-diadoc-errorcode} %{content_type}'"
 	assert_output 'afterIndexKey query param has incorrect size 400 Http.BadRequest text/plain; charset=utf-8'
 	emu_ctl 'faults?api=diadoc-packet&kind=api_error&status=402&message=Subscription%20ended' -X POST >/dev/null
-	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/GetDocflowsByPacketId?boxId=$BOX' GetDocflowsByPacketIdRequest 'PacketId: \"x\"' -w ' %{http_code} %header{x-diadoc-errorcode}'"
+	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V5/GetDocflowsByPacketId?boxId=$BOX' GetDocflowsByPacketIdRequest 'PacketId: \"x\"' -w ' %{http_code} %header{x-diadoc-errorcode}'"
 	assert_output 'Subscription ended 402 Http.PaymentRequired'
+}
+
+@test "emulator: diadoc is strict: boxId a GUID (400), a method path without its version (404), filter values" {
+	local b v
+	for b in nosuch "${BOX//-/}" "${BOX//-/}@diadoc.ru" "{$BOX}"; do
+		run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V5/GetDocflowEvents?boxId=$b' GetDocflowEventsRequest 'Filter {}' -g -w ' %{http_code} %header{x-diadoc-errorcode} %{content_type}'"
+		assert_output "boxId query param is not a GUID: $b 400 Http.BadRequest text/plain; charset=utf-8"
+	done
+	for v in '' V1 V3 V4; do
+		run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '${v:+/$v}/GetDocflowEvents?boxId=$BOX' GetDocflowEventsRequest 'Filter {}' -o /dev/null -w '%{http_code}'"
+		assert_output 404
+	done
+	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V5/GetDocflowEvents?boxId=$BOX' GetDocflowEventsRequest 'Filter {} MessageTypes: \"Letters\"' -w ' %{http_code}'"
+	assert_output "MessageTypes: unknown message type 'letters' 400"
+	run bash -c "$(declare -f dd); PROTO=$PROTO T=$T EMU=$EMU; dd '/V5/GetDocflowEvents?boxId=$BOX' GetDocflowEventsRequest 'Filter {} CounteragentBoxId: \"abc@diadoc.ru\"' -w ' %{http_code}'"
+	assert_output "CounteragentBoxId is not a GUID: abc@diadoc.ru 400"
+}
+
+@test "emulator: diadoc V2 and V5 serve the same dataset: ids, ticks, IndexKeys; truth per version" {
+	emu_ctl 'reset?records=120' -X POST >/dev/null
+	local v
+	for v in 2 5; do
+		emu_ctl "truth/diadoc-events?version=$v&populateDocuments=1" >"$T/t$v"
+		jq -c '[.EventId, .Timestamp.Ticks, .IndexKey, .DocumentId.EntityId]' "$T/t$v" >"$T/k$v"
+	done
+	run cmp "$T/k2" "$T/k5"
+	assert_success
+	[ "$(wc -l <"$T/k5")" -eq 120 ]
+	run jq -r '[.Document.LastEventId, .Document.LastEvent.EventId] | map(type) | join(" ")' "$T/t2"
+	assert_line --index 0 'string null'
+	run jq -r '.Document.DocumentInfo.FullVersion.TypeNamedId | type' "$T/t5"
+	assert_line --index 0 'string'
+	run curl -sS "$EMU/_emulator/truth/diadoc-events?version=4"
+	assert_output --partial 'version: 2 or 5'
+	dd "/V5/GetDocflowEvents?boxId=$BOX" GetDocflowEventsRequest 'Filter {} Limit: 3 PopulateDocuments: true' |
+		decode GetDocflowEventsResponseV5 >"$T/page.txt"
+	run grep -ac '^ *FullVersion {' "$T/page.txt"
+	assert_output 3
 }
 
 @test "emulator: diadoc packets: every packet walks to its size; empty and short pages continue" {

@@ -84,8 +84,8 @@ pipe() {
 	mercury-products) timeout 120 mercury-products --base-url "$EMU" --type 5 --count 25 "${COMMON[@]}" "$@" ;;
 	datamill-xml) timeout 120 datamill-cursor --base-url "$EMU/datamill" --format xml "${COMMON[@]}" "$@" ;;
 	datamill-json) timeout 120 datamill-cursor --base-url "$EMU/datamill" --format json "${COMMON[@]}" "$@" ;;
-	diadoc-events) timeout 120 diadoc-events --base-url "$EMU" --box "$BOX" --limit 30 "${COMMON[@]}" "$@" ;;
-	diadoc-packet) timeout 120 diadoc-packet --base-url "$EMU" --box "$BOX" --count 30 \
+	diadoc-events) timeout 120 diadoc-events --base-url "$EMU" --box "$BOX" --api-version 5 --limit 30 "${COMMON[@]}" "$@" ;;
+	diadoc-packet) timeout 120 diadoc-packet --base-url "$EMU" --box "$BOX" --api-version 5 --count 30 \
 		--packet "$(info '.packets[] | select(.name == "hundred") | .id')" "${COMMON[@]}" "$@" ;;
 	docsvision-card) timeout 120 docsvision-card --base-url "$EMU" "${COMMON[@]}" "$@" \
 		"$(info '.cards[] | select(.name == "medium") | .id')" ;;
@@ -96,8 +96,8 @@ truth() {
 	case $1 in
 	mercury-products) echo 'mercury?productType=5' ;;
 	datamill-*) echo datamill ;;
-	diadoc-events) echo diadoc-events ;;
-	diadoc-packet) echo "diadoc-packet?packetId=$(info '.packets[] | select(.name == "hundred") | .id')" ;;
+	diadoc-events) echo 'diadoc-events?version=5' ;;
+	diadoc-packet) echo "diadoc-packet?version=5&packetId=$(info '.packets[] | select(.name == "hundred") | .id')" ;;
 	docsvision-card) echo "docsvision?card=$(info '.cards[] | select(.name == "medium") | .id')" ;;
 	esac
 }

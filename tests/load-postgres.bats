@@ -120,7 +120,7 @@ same_counts() {
 	same_rows events "$BATS_FILE_TMPDIR/events.ndjson"
 	load_file documents "$BATS_FILE_TMPDIR/documents.ndjson"
 	same_rows documents "$BATS_FILE_TMPDIR/documents.ndjson"
-	run psql -At -c "SELECT count(*) FROM documents WHERE doc #>> '{Document,Docflow,PacketId}' IS NOT NULL"
+	run psql -At -c "SELECT count(*) FROM documents WHERE doc #>> '{Document,DocumentInfo,PacketInfo,PacketId}' IS NOT NULL"
 	assert_output 250
 	same_counts events "$BATS_FILE_TMPDIR/events.ndjson" '\n'
 }

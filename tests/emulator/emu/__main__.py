@@ -46,6 +46,8 @@ def options(argv):
     a('--diadoc-short-pages', type=int, default=0, metavar='N', help='about every Nth page short')
     a('--diadoc-trailing-empty', action='store_true',
       help='the last packet page with data still has a NextPageIndexKey')
+    a('--diadoc-unknown-fields', action='store_true',
+      help='Diadoc: every record and DocumentInfo carries a field no schema names')
     a('--diadoc-total-cap', type=int, default=0, metavar='N',
       help='TotalCount capped at N (TotalCountType GreaterThanOrEqual)')
     a('--docsvision-user', default='docsvision')

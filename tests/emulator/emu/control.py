@@ -88,6 +88,8 @@ def info(emu):
         'box_id': dd['box_id'],
         'box_ids': dd['box_ids'],
         'packets': dd['packets'],
+        'diadoc_departments': dd['departments'],
+        'diadoc_counteragents': dd['counteragents'],
         'session_id': dv['session_id'],
         'cards': dv['cards'],
         'open_cursors': dv['open_cursors'],

@@ -19,10 +19,11 @@ ROUTES = {
     '/datamill/cursor.xml': 'datamill',
     '/datamill/cursor.json': 'datamill',
     '/datamill/cursor.js': 'datamill',
+    # Diadoc: the versions Kontur's http/ pages document; a path without one is 404.
     '/V2/GetDocflowEvents': 'diadoc-events',
-    '/GetDocflowEvents': 'diadoc-events',
+    '/V5/GetDocflowEvents': 'diadoc-events',
     '/V2/GetDocflowsByPacketId': 'diadoc-packet',
-    '/GetDocflowsByPacketId': 'diadoc-packet',
+    '/V5/GetDocflowsByPacketId': 'diadoc-packet',
     '/DocsVision/StorageServer/StorageServerService.asmx': 'docsvision',
 }
 # Settings a reset may change (parameter names as in the options, with '_' for '-').
@@ -33,7 +34,7 @@ RESETTABLE = {
     'datamill_max_objects': int, 'datamill_max_bytes': int, 'datamill_eof_style': ('bool', 'string', 'number'),
     'datamill_omit_eof': 'bool', 'datamill_handle_ttl': float,
     'diadoc_empty_pages': int, 'diadoc_short_pages': int, 'diadoc_trailing_empty': 'bool',
-    'diadoc_total_cap': int, 'docsvision_page_kb': int,
+    'diadoc_total_cap': int, 'diadoc_unknown_fields': 'bool', 'docsvision_page_kb': int,
     'docsvision_compression': ('none', 'deflate', 'zlib', 'gzip'),
     'docsvision_auth': ('basic', 'ntlm', 'none'), 'docsvision_rows': ('elements', 'attributes'),
     'docsvision_fault_language': ('en', 'ru'),
