@@ -299,8 +299,10 @@ static void setup(CURL *h)
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 20L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o.max_time * 1000));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o.connect_timeout * 1000));
-	if (o.compressed)
-		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	if (o.compressed) {	/* inflated by http.c, which checks that the stream ends */
+		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+		curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	}
 	if (o.cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o.cacert);
 	if (o.insecure) {
@@ -328,6 +330,7 @@ static void setup(CURL *h)
 		http_trace(h);
 	x.curl = h;
 	x.soap = o.soap;
+	x.decode = o.compressed;
 	x.expect = o.expect;
 	x.nexpect = o.nexpect;
 	x.stall_time = o.stall_time;

@@ -6,15 +6,21 @@
  * its first KiB, for the error line. Also the redacted trace (-v), the stall timeout
  * (no byte for stall_time seconds) and a progress line on stderr. fetch-page's
  * engine; the retry policy stays with the caller.
+ *
+ * A gzip or deflate body is inflated here rather than by libcurl, which accepts a
+ * compressed stream that stops short as long as its HTTP framing is whole: here the
+ * stream must reach its end, or the attempt fails like any other short transfer.
  */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <zlib.h>
 #include "pagepull.h"
 
 #define SNIFF_MAX (64 * 1024)	/* how far into a 500's XML body a Fault is looked for */
@@ -24,6 +30,7 @@
 #define TYPEBODY_MAX 48	/* how much of a body of the wrong type the error line shows */
 
 enum { W_NONE, W_OUT, W_SNIFF, W_ERR, W_BADTYPE };
+enum { Z_OFF, Z_RUN, Z_END, Z_BAD, Z_UNASKED };	/* x->zstate */
 
 static double now(void)
 {
@@ -137,15 +144,9 @@ static void keep_errbody(struct http_xfer *x, const char *p, size_t n)
 	x->drained += n;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+/* The body's bytes as they are (decoded, if they were compressed), by mode. */
+static size_t body(struct http_xfer *x, const char *p, size_t n)
 {
-	struct http_xfer *x = ud;
-	size_t n = size * nmemb;
-	if (x->mode == W_NONE) {
-		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
-		x->mode = x->status / 100 == 2 ? (type_ok(x) ? W_OUT : W_BADTYPE) :
-			  x->status == 500 && (x->soap || xml_type(x->curl)) ? W_SNIFF : W_ERR;
-	}
 	switch (x->mode) {
 	case W_BADTYPE:		/* not what was asked for: its first bytes, then stop */
 		keep_errbody(x, p, n);
@@ -168,6 +169,92 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 		keep_errbody(x, p, n);
 		return x->drained > DRAIN_MAX ? 0 : n;
 	}
+}
+
+/* The inflater for the response's Content-Encoding: gzip, or deflate (zlib, or raw as
+ * some servers send it); none or identity: Z_OFF; anything else was not asked for. */
+static int zstart(struct http_xfer *x, const unsigned char *p, size_t n)
+{
+	struct curl_header *hd;
+	if (curl_easy_header(x->curl, "Content-Encoding", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK ||
+	    !strcasecmp(hd->value, "identity") || !hd->value[0])
+		return Z_OFF;
+	int bits;
+	if (!strcasecmp(hd->value, "gzip") || !strcasecmp(hd->value, "x-gzip"))
+		bits = 15 + 16;
+	else if (!strcasecmp(hd->value, "deflate"))
+		bits = n >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 && ((p[0] << 8) | p[1]) % 31 == 0 ?
+		       15 : -15;
+	else {
+		snprintf(x->zerr, sizeof x->zerr, "Content-Encoding %.40s was not asked for", hd->value);
+		return Z_UNASKED;
+	}
+	z_stream *z = x->z;
+	if (!z)
+		x->z = z = xcalloc(1, sizeof *z);
+	else
+		inflateEnd(z);
+	memset(z, 0, sizeof *z);
+	if (inflateInit2(z, bits) != Z_OK)
+		errx(EXIT_IOERR, "out of memory");
+	x->zgzip = bits == 15 + 16;
+	return Z_RUN;
+}
+
+/* Inflates n compressed bytes into body(); 0 when they are not a valid stream (zerr says
+ * why) or body() refused them. A gzip member may follow another, as gzip(1) allows. */
+static int inflate_body(struct http_xfer *x, const char *p, size_t n, int gzip)
+{
+	static unsigned char out[64 * 1024];
+	z_stream *z = x->z;
+	z->next_in = (unsigned char *)p;
+	z->avail_in = (uInt)n;
+	while (z->avail_in) {
+		if (x->zstate == Z_END) {
+			if (!gzip) {
+				snprintf(x->zerr, sizeof x->zerr, "data after the end of the deflate stream");
+				return 0;
+			}
+			inflateReset(z);
+			x->zstate = Z_RUN;
+		}
+		z->next_out = out;
+		z->avail_out = sizeof out;
+		int rc = inflate(z, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			x->zstate = Z_END;
+		else if (rc != Z_OK && !(rc == Z_BUF_ERROR && z->avail_out)) {
+			snprintf(x->zerr, sizeof x->zerr, "%s data: %s", gzip ? "gzip" : "deflate",
+				 z->msg ? z->msg : "broken stream");
+			return 0;
+		}
+		size_t got = sizeof out - z->avail_out;
+		if (got && body(x, (const char *)out, got) != got)
+			return 0;
+	}
+	return 1;
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct http_xfer *x = ud;
+	size_t n = size * nmemb;
+	if (x->mode == W_NONE) {
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		x->mode = x->status / 100 == 2 ? (type_ok(x) ? W_OUT : W_BADTYPE) :
+			  x->status == 500 && (x->soap || xml_type(x->curl)) ? W_SNIFF : W_ERR;
+		x->zstate = x->decode ? zstart(x, (unsigned char *)p, n) : Z_OFF;
+	}
+	if (x->zstate == Z_OFF || x->zstate == Z_BAD)	/* Z_BAD: an error body, kept raw */
+		return body(x, p, n);
+	if (x->zstate != Z_UNASKED && inflate_body(x, p, n, x->zgzip))
+		return n;
+	if (x->mode != W_ERR) {
+		x->zstate = x->zstate == Z_UNASKED ? Z_UNASKED : Z_BAD;
+		return 0;
+	}
+	x->zstate = Z_BAD;	/* an error body is only shown: the rest as it comes */
+	return body(x, p, n);
 }
 
 /* The status line's reason phrase, for messages (HTTP/2 has none). */
@@ -362,6 +449,17 @@ static int outcome(struct http_xfer *x, CURLcode rc, int *retryable, struct buf 
 	}
 	if (x->mode == W_SNIFF)		/* a short 500 without a Fault */
 		keep_errbody(x, x->sniff.p, x->sniff.len);
+	if (x->mode == W_OUT && rc == CURLE_OK && x->zstate == Z_RUN)
+		snprintf(x->zerr, sizeof x->zerr, "the %s stream stops before its end (a short transfer)",
+			 x->zgzip ? "gzip" : "deflate");
+	if (x->mode == W_OUT && (x->zstate == Z_BAD || x->zstate == Z_UNASKED ||
+				 (rc == CURLE_OK && x->zstate == Z_RUN))) {
+		buf_adds(m, x->zerr);	/* as libcurl's bad content encoding: worth a retry */
+		if (x->zstate == Z_UNASKED)
+			return EXIT_PERMFAIL;
+		*retryable = 1;
+		return EXIT_TEMPFAIL;
+	}
 	if (rc == CURLE_OK && (x->status / 100 == 2 || x->fault))
 		return EXIT_OK;
 	long connect_code = 0;
@@ -399,6 +497,8 @@ int http_perform(struct http_xfer *x, int *retryable, struct buf *m)
 	buf_reset(&x->errbody);
 	x->drained = 0;
 	x->werr = x->fault = x->stalled = x->badtype = 0;
+	x->zstate = Z_OFF;
+	x->zerr[0] = 0;
 	x->written = x->seen = 0;
 	x->seen_at = now();
 	x->shown_at = 0;

@@ -261,6 +261,10 @@ struct http_xfer {
 	int64_t seen;
 	double seen_at, shown_at;
 	char reason[96], errbuf[256];	/* errbuf: CURL_ERROR_SIZE */
+	int decode;			/* inflate a gzip or deflate body here (--compressed) */
+	void *z;			/* private: the inflater */
+	int zstate, zgzip;		/* private */
+	char zerr[96];			/* private: what was wrong with the compressed body */
 	const char *const *expect;	/* --expect-type media ranges ("!" refuses); NULL: any */
 	size_t nexpect;
 	int badtype;			/* the last attempt's 2xx had a type not expected */

@@ -533,3 +533,38 @@ YSBiJiLDvA=='
 	run fetch-page --proxy "127.0.0.1:$port" --noproxy '*' "$EMU/_emulator/info"
 	assert_success
 }
+
+@test "fetch-page: every short transfer is 75, to stdout, with -o and with --compressed" {
+	"$FX/short.py" >short.url 2>/dev/null </dev/null 3>&- &
+	local pid=$! i path opts
+	BG_PIDS="$pid"
+	for i in $(seq 1 100); do [ -s short.url ] && break; sleep 0.05; done
+	local u; u=$(cat short.url)
+	for path in length chunked badchunk gzip-length gzip-chunked; do
+		for opts in "" "-o out" "--compressed" "--compressed -o out"; do
+			run --separate-stderr fetch-page --retry 0 $opts "$u/$path"
+			echo "# $path $opts: $status $stderr" >&3
+			assert_failure 75
+			[ ! -e out ]
+		done
+	done
+	# a gzip stream cut in half, its Content-Length that of the half: whole for HTTP, short
+	# for gzip; without --compressed the bytes are just what was sent
+	run --separate-stderr fetch-page --retry 0 --compressed -o out "$u/gzip-cut"
+	assert_failure 75
+	assert_equal "$stderr" "fetch-page: $u/gzip-cut: the gzip stream stops before its end (a short transfer)"
+	[ ! -e out ]
+	run --separate-stderr fetch-page --retry 0 --compressed "$u/gzip-cut"
+	assert_failure 75
+	run -0 fetch-page --retry 0 -o out "$u/gzip-cut"
+	[ "$(wc -c <out)" -eq "$(curl -s "$u/gzip-cut" | wc -c)" ]
+	# the controls: whole answers, plain and compressed
+	run -0 fetch-page --retry 0 "$u/whole"
+	[ "${#output}" -eq 4099 ]
+	run -0 fetch-page --retry 0 --compressed "$u/deflate"
+	assert_equal "$output" "$(curl -s "$u/whole")"
+	run -0 fetch-page --retry 0 --compressed "$u/deflate-raw"
+	assert_equal "$output" "$(curl -s "$u/whole")"
+	run -0 fetch-page --retry 0 --compressed "$FXU/gzip"
+	assert_equal "$output" "$(yes 'compressed hello' | head -n 200)"
+}
