@@ -239,3 +239,135 @@ logins() {
 	assert_line --index 0 "docsvision-card: small: a card id is a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 	assert_equal "$(requests docsvision)" 0
 }
+
+# same_as_truth_attrs FILE TRUTH: as same_as_truth, for rows whose fields are attributes (a
+# null field is no attribute at all).
+same_as_truth_attrs() {
+	emu_ctl "truth/$2" | jq -cS 'del(.[] | nulls)' | LC_ALL=C sort >"$BATS_TEST_TMPDIR/truth"
+	jq -cS . "$1" | LC_ALL=C sort >"$BATS_TEST_TMPDIR/got"
+	cmp "$BATS_TEST_TMPDIR/truth" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "docsvision-card: pages of <RowData><row F=\"…\"/> (RowSetData's form) and of <rows><row><F>: the same rows" {
+	local c
+	for c in none deflate; do
+		reset "docsvision_rows=attributes&docsvision_records=300&docsvision_page_kb=4&docsvision_compression=$c"
+		[ "$(pages big)" -gt 3 ]
+		dv -q "$(card big)" >"$BATS_TEST_TMPDIR/out"
+		same_as_truth_attrs "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+		dv -q --records /RowData/row "$(card big)" >"$BATS_TEST_TMPDIR/out"
+		same_as_truth_attrs "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+		reset "docsvision_rows=elements&docsvision_records=300&docsvision_page_kb=4&docsvision_compression=$c"
+		dv -q --records '//row' "$(card big)" >"$BATS_TEST_TMPDIR/out"
+		same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+	done
+}
+
+@test "docsvision-card: a payload with data but no records at the path is exit 1, never an empty success" {
+	local form
+	for form in attributes elements; do
+		reset "docsvision_rows=$form&docsvision_records=300&docsvision_page_kb=4"
+		run dv -q --records /rows/record "$(card big)"
+		assert_failure 1
+		assert_line --index 0 "docsvision-card: page 1: the payload has data but no records at /rows/record: name the rows with --records PATH, or see the payload with --raw"
+	done
+	run dv -q --raw --records /x "$(card big)"
+	assert_failure 2
+}
+
+@test "docsvision-card: --raw writes each page's decoded payload as {\"page\":N,\"data\":XML}" {
+	local form
+	for form in attributes elements; do
+		reset "docsvision_rows=$form&docsvision_records=300&docsvision_page_kb=4&docsvision_compression=gzip"
+		dv -q --raw "$(card big)" >"$BATS_TEST_TMPDIR/out"
+		assert_equal "$(jq -c .page "$BATS_TEST_TMPDIR/out" | tr '\n' ' ')" "$(seq 1 "$(pages big)" | tr '\n' ' ')"
+		jq -j '.data' "$BATS_TEST_TMPDIR/out" | grep -o '<row[ />]' | wc -l >"$BATS_TEST_TMPDIR/n"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/n")" 300
+		head -n 1 "$BATS_TEST_TMPDIR/out" | jq -r .data | head -c 9 >"$BATS_TEST_TMPDIR/root"
+		case $form in
+		attributes) assert_equal "$(cat "$BATS_TEST_TMPDIR/root")" '<RowData>' ;;
+		elements) assert_equal "$(cat "$BATS_TEST_TMPDIR/root")" '<rows><ro' ;;
+		esac
+	done
+}
+
+# page PAYLOAD-FILE [VAR=VALUE…]: the pipeline's page command on page 1 of a saved payload.
+page1() {
+	local first=$1
+	shift
+	mkdir -p "$BATS_TEST_TMPDIR/counts"
+	env PAGE_NUMBER=1 PP_FIRST="$first" PP_COUNTS="$BATS_TEST_TMPDIR/counts" PP_RECORDS= PP_RAW= \
+		"$@" docsvision-card __page
+}
+
+@test "docsvision-card: rows are row elements in any case under the root, fields from attributes and children" {
+	local p=$BATS_TEST_TMPDIR/payload
+	printf '<Data><ROW A="1" B="x"><C>2</C></ROW><ROW A="3"/></Data>' >"$p"
+	run -0 page1 "$p"
+	assert_output $'{"A":"1","B":"x","C":"2"}\n{"A":"3"}'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/counts/1")" 2
+	printf '<d:RowData xmlns:d="urn:x"><d:Row F="v"/></d:RowData>' >"$p"
+	run -0 page1 "$p"
+	assert_output '{"F":"v"}'
+	printf '<RowData/>' >"$p"
+	run -0 page1 "$p"
+	assert_output ''
+	printf '<Data><item F="v"/></Data>' >"$p"
+	run -1 page1 "$p"
+	assert_output "docsvision-card: page 1: the payload has data but no records at /*/row: name the rows with --records PATH, or see the payload with --raw"
+	run -0 page1 "$p" PP_RECORDS=/Data/item
+	assert_output '{"F":"v"}'
+	run -0 page1 "$p" PP_RAW=1
+	assert_output '{"page":1,"data":"<Data><item F=\"v\"/></Data>"}'
+}
+
+@test "docsvision-card: --first-read-page: RowCount against the rows read, so a wrong page base fails loudly" {
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	local p
+	p=$(pages big)
+	[ "$p" -gt 3 ]
+	run -0 dv -q --first-read-page 2 "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	assert_equal "$(emu_ctl 'log?api=docsvision' | jq -r 'select(.op == "CursorReadPage") | .params.pageNum' | sort -n | tr '\n' ' ')" "$(seq 2 "$p" | tr '\n' ' ')"
+	# a server that numbers from 0: --first-read-page 1 reads it whole
+	reset 'docsvision_records=300&docsvision_page_kb=4&docsvision_page_base=0'
+	run -0 dv -q --first-read-page 1 "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+	# the default against it: the page past the end is a fault, or, where the server
+	# answers it with an empty page, RowCount disagrees
+	run dv -q "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	assert_failure 3
+	assert_output --partial "fault PageOutOfRange: Page $p is out of range 0..$((p - 1))"
+	reset 'docsvision_records=300&docsvision_page_kb=4&docsvision_page_base=0&docsvision_past_end=empty'
+	run dv -q "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	assert_failure 1
+	assert_output --regexp '^docsvision-card: RowCount says 300, read [0-9]+: check --first-read-page$'
+	refute_output --partial 'read 300:'
+	assert_equal "$(emu_ctl info | jq -c '[.open_sessions, .open_cursors]')" '[[],[]]'
+	run dv --first-read-page x "$(card big)"
+	assert_failure 2
+}
+
+@test "docsvision-card: faults told by code and detail, not words: a Russian server's permanent fault is not retried" {
+	reset 'docsvision_fault_language=ru&docsvision_records=300&docsvision_page_kb=4'
+	fault 'api=docsvision&kind=soap_fault&name=CursorNotFound&op=CursorReadPage&on=2'
+	run dv -q "$(card big)"
+	assert_failure 3
+	assert_output --partial 'fault CursorNotFound: Внедрённая ошибка'
+	assert_equal "$(requests docsvision CursorReadPage)" 2
+	# an empty detail is an unnamed server error: retried
+	reset 'docsvision_fault_language=ru&docsvision_records=300&docsvision_page_kb=4'
+	fault 'api=docsvision&kind=soap_fault&op=CursorReadPage&on=2'
+	run -0 dv -q "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+	# the server's own faults: a page out of range, a card it does not have, in Russian
+	reset 'docsvision_fault_language=ru&docsvision_records=300&docsvision_page_kb=4'
+	run dv -q --first-read-page 3 "$(card big)"
+	assert_failure 3
+	assert_output --partial "вне диапазона"
+	assert_equal "$(requests docsvision CursorReadPage)" "$(($(pages big) - 1))"
+	reset 'docsvision_fault_language=ru'
+	run dv -q 00000000-0000-0000-0000-0000000000ab
+	assert_failure 3
+	assert_line --index 0 "docsvision-card: CursorRefreshCardData: fault soap:Server: Карточка 00000000-0000-0000-0000-0000000000ab не найдена"
+	assert_equal "$(requests docsvision CursorRefreshCardData)" 1
+}

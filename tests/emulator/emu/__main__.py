@@ -59,6 +59,10 @@ def options(argv):
       help='the one database SessionLogin accepts besides the default (an empty baseName)')
     a('--docsvision-rows', choices=('elements', 'attributes'), default='elements',
       help='page payloads: <rows><row><F>v</F></row></rows> or <RowData><row F="v"/></RowData>')
+    a('--docsvision-page-base', type=int, choices=(0, 1), default=1,
+      help='the number of the first page (FirstPage) in CursorReadPage')
+    a('--docsvision-past-end', choices=('fault', 'empty'), default='fault',
+      help='CursorReadPage past the last page: a PageOutOfRange fault, or an empty page')
     a('--docsvision-fault-language', choices=('en', 'ru'), default='en',
       help='the language of fault messages')
     a('--docsvision-session', default='6565c75b-298d-e511-9417-90e6ba57b9f8', metavar='GUID')

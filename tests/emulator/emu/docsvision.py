@@ -42,7 +42,7 @@ MESSAGES = {
     'session': ('Invalid session', 'Недействительный идентификатор сессии'),
     'card': ('Card %s not found', 'Карточка %s не найдена'),
     'cursor': ('Cursor not found', 'Курсор не найден'),
-    'page': ('Page %d is out of range 1..%d', 'Страница %d вне диапазона 1..%d'),
+    'page': ('Page %d is out of range %d..%d', 'Страница %d вне диапазона %d..%d'),
     'base': ('Database %s not found', 'База данных %s не найдена'),
     'settings': ('Invalid session settings: %s', 'Неверные параметры сессии: %s'),
     'injected': ('Injected fault', 'Внедрённая ошибка'),
@@ -359,9 +359,14 @@ class DocsVision:
             k = int(p.get('pageNum', ''))
         except ValueError:
             raise SoapError('pageNum is not an unsignedInt')
-        if not 1 <= k < len(starts):
-            raise self.gone('page', k, len(starts) - 1)
-        data, n = self.page(card, version, starts, k)
+        base = int(self.cfg.docsvision_page_base)  # 1: FirstPage is page 1; 0: it is page 0
+        last = len(starts) - 1 - (1 - base)
+        if not base <= k <= last:
+            if self.cfg.docsvision_past_end == 'empty' and k > last:
+                return self._answer('CursorReadPage', '<data>%s</data><usingCompression>false</usingCompression>' % (
+                    xesc('<%s/>' % self.root)), 0)
+            raise self.gone('page', k, base, last)
+        data, n = self.page(card, version, starts, k + 1 - base)
         return self._answer('CursorReadPage', '<data>%s</data><usingCompression>%s</usingCompression>' % (
             data, 'false' if self.cfg.docsvision_compression == 'none' else 'true'), n)
 

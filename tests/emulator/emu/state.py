@@ -37,7 +37,8 @@ RESETTABLE = {
     'diadoc_total_cap': int, 'diadoc_unknown_fields': 'bool', 'docsvision_page_kb': int,
     'docsvision_compression': ('none', 'deflate', 'zlib', 'gzip'),
     'docsvision_auth': ('basic', 'ntlm', 'none'), 'docsvision_rows': ('elements', 'attributes'),
-    'docsvision_fault_language': ('en', 'ru'),
+    'docsvision_fault_language': ('en', 'ru'), 'docsvision_page_base': ('0', '1'),
+    'docsvision_past_end': ('fault', 'empty'),
     'latency': float, 'connect_latency': float,
 }
 LOG_MAX = 200000
