@@ -129,3 +129,55 @@ dm() {
 	run -0 dm -q --state "$st" -o "$out"
 	same_as_truth "$out" datamill
 }
+
+# dm_status QUERY: the HTTP status the emulator answers a POSTed query with.
+dm_status() {
+	curl -s -o /dev/null -w '%{http_code}' --data-urlencode "query=$1" "$EMU/datamill/cursor.xml"
+}
+
+@test "datamill-cursor: the query from options is techmill's syntax: what/where/order, = as the value alone, * as a mask" {
+	reset 'records=400'
+	local q='<query class="TWorker"><item part="what" name="LastName"/><item part="what" name="Department"/><item part="where" name="LastName" value="А*"/><item part="where" name="BirthDate" value="&gt;01.01.1970"/><item part="order" name="LastName"/></query>'
+	dm -q --select LastName --select Department --where 'LastName=А*' --where 'BirthDate>01.01.1970' \
+		--order LastName >"$BATS_TEST_TMPDIR/out"
+	[ "$(count "$BATS_TEST_TMPDIR/out")" -gt 0 ]
+	same_as_truth "$BATS_TEST_TMPDIR/out" "datamill?query=$(jq -rn --arg q "$q" '$q | @uri')"
+	# every name starts with А, in order
+	[ -z "$(jq -r '.LastName' "$BATS_TEST_TMPDIR/out" | grep -v '^А')" ]
+	jq -r .LastName "$BATS_TEST_TMPDIR/out" | LC_ALL=C sort -C
+	# the request carried exactly that query (the log keeps its first 300 characters)
+	local sent
+	sent=$(emu_ctl 'log?api=datamill' | jq -rs 'first | .params.query')
+	[ "${sent%…}" = "$(jq -rn --arg q "$q" '$q | .[:300]')" ]
+	run -2 dm --where 'LastName=>x'
+	assert_output --partial "a value after = cannot begin with < or >"
+}
+
+@test "datamill-cursor: the emulator answers 400 to a query techmill's docs would not accept" {
+	reset 'records=10'
+	local bad good
+	for bad in '<query><item part="what" name="LastName"/></query>' \
+		'<query class="TWorker" fetchall="yes"/>' \
+		'<query class="TWorker"><item part="2" name="LastName"/></query>' \
+		'<query class="TWorker"><item part="select" name="LastName"/></query>' \
+		'<query class="TWorker"><item name="LastName"/></query>' \
+		'<query class="TWorker"><item part="what" name="NoSuchField"/></query>' \
+		'<query class="TWorker"><item part="where" name="LastName"/></query>' \
+		'<query class="TWorker"><item part="what" name="LastName" value="x"/></query>' \
+		'<query class="TWorker"><item part="where" name="BirthDate" value="=01.01.1970"/></query>' \
+		'<query class="TWorker"><item part="where" name="Salary" value="lots"/></query>' \
+		'<query class="TWorker"><field part="what" name="LastName"/></query>' \
+		'<query class="TWorker"><item part="group" name="Department"/></query>'; do
+		[ "$(dm_status "$bad")" = 400 ] || fail "accepted: $bad"
+	done
+	for good in '<query class="TWorker"/>' '<query class="TWorker" fetchall="1"/>' \
+		'<query class="TWorker" fetchall="0"><item part="0" name="LastName"/><item part="1" name="BirthDate" value=">12.05.2000"/></query>' \
+		'<query class="TWorker"><item part="what" name="LastName"/><item part="where" name="LastName" value="А*"/><item part="order" name="LastName"/></query>' \
+		'<query class="TWorker"><item part="where" name="TabNumber" value="&lt;100003"/></query>'; do
+		[ "$(dm_status "$good")" = 200 ] || fail "refused: $good"
+	done
+	# the pipeline reports the 400 and its text, exit 69
+	printf '%s' '<query class="TWorker"><item part="2" name="LastName"/></query>' >"$BATS_TEST_TMPDIR/q.xml"
+	run -69 dm --query "$BATS_TEST_TMPDIR/q.xml"
+	assert_output --partial "400"
+}

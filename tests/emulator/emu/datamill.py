@@ -9,6 +9,7 @@ for eof). A packet spoiled by an injected fault does not advance the cursor: the
 import datetime
 import functools
 import json
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -23,7 +24,14 @@ FIELDS = [('TabNumber', 'n'), ('LastName', 's'), ('FirstName', 's'), ('MiddleNam
           ('BirthDate', 'd'), ('HireDate', 'd'), ('AcademicStatus', 's'), ('Department', 's'),
           ('Position', 's'), ('Salary', 'n'), ('Note', 's')]
 FTYPE = dict(FIELDS)
-PARTS = {'0': 0, 'what': 0, '1': 1, 'where': 1, '2': 2, 'order': 2}
+# The item parts techmill publishes. The function's page
+# (techmill.ru/current/documentation/datamill/30AEDAA99F364DCDB2A5360BA2857CA0.html) spells
+# them what, where, order; the partitions page (…/94BEDEEE380746C4AF23FB107B7E765D.html) adds
+# group and having; the seed's page (…/F6E7FD72E9AC4ACB990B993BD5945FD2.html, seed 001) writes
+# 0 for what and 1 for where. Nothing published shows another number (no "2" for order), so
+# the emulator refuses anything else, as a server that did not know it would.
+PARTS = {'what': 0, '0': 0, 'where': 1, '1': 1, 'order': 2}
+UNSUPPORTED_PARTS = ('group', 'having')     # published, not emulated: a 400 that says so
 
 
 class BadQuery(ValueError):
@@ -97,29 +105,51 @@ class Query:
             raise BadQuery('malformed query: %s' % e)
         if root.tag != 'query':
             raise BadQuery('the root element must be <query>')
-        if root.get('class', 'TWorker') != 'TWorker':
+        if root.get('class') is None:        # "обязательный атрибут class" (the docs)
+            raise BadQuery('the attribute class is required')
+        if root.get('class') != 'TWorker':
             raise BadQuery('unknown class %r' % root.get('class'))
+        if root.get('fetchall', '0') not in ('0', '1'):
+            raise BadQuery('fetchall must be "0" or "1", not %r' % root.get('fetchall'))
         self.fetchall = root.get('fetchall', '0') == '1'
         self.select, self.filters, self.order = [], [], []
-        for it in root.iter('item'):
-            part, name = PARTS.get(it.get('part', '0')), it.get('name')
-            if part is None:
-                raise BadQuery('unknown part %r' % it.get('part'))
-            if name not in FTYPE:
-                raise BadQuery('unknown field %r' % name)
-            if part == 0:
-                self.select.append(name)
-            elif part == 1:
-                self.filters.append(self._filter(name, it.get('value', '')))
-            else:
-                self.order.append(name)
+        for it in root:
+            if it.tag != 'item':
+                raise BadQuery('unknown element <%s> in <query>' % it.tag)
+            self._item(it)
         if not self.select:
             self.select = [f for f, _ in FIELDS]
 
+    def _item(self, it):
+        if it.get('part') is None:
+            raise BadQuery('an item without a part')
+        if it.get('part') in UNSUPPORTED_PARTS or it.get('special') is not None:
+            raise BadQuery('part %r, special %r: not implemented by the emulator'
+                           % (it.get('part'), it.get('special')))
+        part, name = PARTS.get(it.get('part')), it.get('name')
+        if part is None:
+            raise BadQuery('unknown part %r (what, where, order, group, having; 0, 1)' % it.get('part'))
+        if name not in FTYPE:
+            raise BadQuery('unknown field %r' % name)
+        if part != 1 and it.get('value') is not None:
+            raise BadQuery('a value on a %s item' % it.get('part'))
+        if part == 0:
+            self.select.append(name)
+        elif part == 1:
+            if it.get('value') is None:
+                raise BadQuery('a where item without a value')
+            self.filters.append(self._filter(name, it.get('value')))
+        else:
+            self.order.append(name)
+
     @staticmethod
     def _filter(name, v):
-        op = v[:1] if v[:1] in '<>=' and v else '='
-        v = v[1:] if v[:1] in '<>=' and v else v
+        """A where value: ">x" and "<x" compare (the seed shows ">12.05.2000"), anything else
+        is the value itself (the docs show "А*"), where a string's "*" stands for any run of
+        characters. "=" is no operator in anything published: "=x" is the string "=x", and a
+        date or a number that does not parse is refused."""
+        op = v[:1] if v[:1] in ('<', '>') else '='
+        v = v[1:] if op != '=' else v
         t = FTYPE[name]
         if t == 'd':
             val = parse_date(v)
@@ -128,6 +158,8 @@ class Query:
                 val = Decimal(v)
             except InvalidOperation:
                 raise BadQuery('bad number %r' % v)
+        elif op == '=' and '*' in v:
+            op, val = '~', re.compile('.*'.join(re.escape(x) for x in v.split('*')), re.S)
         else:
             val = v
         return name, op, val
@@ -139,7 +171,10 @@ class Query:
                 return False
             if FTYPE[name] == 'n':
                 x = Decimal(x)
-            if not (x == val if op == '=' else x > val if op == '>' else x < val):
+            if op == '~':
+                if not val.fullmatch(x):
+                    return False
+            elif not (x == val if op == '=' else x > val if op == '>' else x < val):
                 return False
         return True
 
