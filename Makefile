@@ -25,7 +25,7 @@ DEBS_TEST = bats bats-support bats-assert libxml2-utils expat xml2 xmlstarlet yq
 DEBS_TEST += clang libclang-rt-14-dev valgrind strace
 # The README's recipes run for real (issue 18): DuckDB from npm (tests/load-duckdb.bats), a
 # proxy (tests/proxy.bats), sshd "hosts" for GNU parallel's fan-out (tests/fanout.bats).
-DEBS_TEST += nodejs npm tinyproxy openssh-server parallel
+DEBS_TEST += nodejs npm tinyproxy openssh-server parallel rsync
 
 FILTERS  = $(patsubst filters/%.c,%,$(wildcard filters/*.c))
 BINS     = $(addprefix bin/,$(FILTERS))
