@@ -50,11 +50,12 @@ setup_file() {
 	LOAD=$BATS_FILE_TMPDIR/load
 	mkdir -p "$LOAD"
 	export LOAD
-	local packet
+	local packet card
 	packet=$(emu_ctl info | jq -r '.packets[] | select(.name == "medium") | .id')
+	card=$(emu_ctl info | jq -r '.cards[] | select(.name == "big") | .id')
 	mercury-products -q --base-url "$EMU" -o "$LOAD/products.ndjson"
 	datamill-cursor -q --base-url "$EMU/datamill" -o "$LOAD/workers.ndjson"
-	docsvision-card -q --base-url "$EMU" -o "$LOAD/card.ndjson" big
+	docsvision-card -q --base-url "$EMU" -o "$LOAD/card.ndjson" "$card"
 	diadoc-events -q --base-url "$EMU" --box "$BOX" --populate-documents -o "$LOAD/events.ndjson"
 	diadoc-packet -q --base-url "$EMU" --box "$BOX" --packet "$packet" -o "$LOAD/documents.ndjson"
 	emu_ctl truth/mercury >"$LOAD/truth.products"
@@ -181,6 +182,6 @@ column_types() {
 	sql <<<'SELECT doc FROM documents' | jq -c '.doc | fromjson' | jq -cS . | LC_ALL=C sort >"$BATS_TEST_TMPDIR/db"
 	jq -cS . "$LOAD/truth.documents" | LC_ALL=C sort >"$BATS_TEST_TMPDIR/truth"
 	cmp "$BATS_TEST_TMPDIR/db" "$BATS_TEST_TMPDIR/truth"
-	run sql <<<"SELECT count(*) AS n FROM documents WHERE doc->>'\$.Document.Docflow.PacketId' IS NOT NULL"
+	run sql <<<"SELECT count(*) AS n FROM documents WHERE doc->>'\$.Document.DocumentInfo.PacketInfo.PacketId' IS NOT NULL"
 	assert_output '{"n":"250"}'
 }

@@ -224,7 +224,7 @@ CONNECT ${TLS#https://} HTTP/1.1"
 	assert_success
 	same_as_truth w.ndjson datamill
 	run --separate-stderr docsvision-card --base-url "$EMU" --retry 0 --state c.state -o c.ndjson \
-		--proxy "$PX" --proxy-user-env PROXY_WRONG small
+		--proxy "$PX" --proxy-user-env PROXY_WRONG "$(emu_ctl info | jq -r '.cards[] | select(.name == "small") | .id')"
 	assert_failure 69
 	printf '%s\n' "$stderr" >c.stderr
 	grep -qF 'HTTP 401 Unauthorized' c.stderr
