@@ -163,7 +163,7 @@ int main(int argc, char *argv[])
 	};
 	int c, i;
 	s.format = F_AUTO;
-	while ((c = getopt_long(argc, argv, "f:u", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:hu", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			for (i = 0; i < 5 && strcmp(optarg, formats[i]); i++)
@@ -180,8 +180,10 @@ int main(int argc, char *argv[])
 		default: usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (argc - optind > 1)
+	if (argc - optind > 1) {
+		warnx("%s: unexpected argument (one input file at most)", argv[optind + 1]);
 		usage(stderr, EXIT_USAGE);
+	}
 	int fd = STDIN_FILENO;
 	s.name = "<stdin>";
 	if (optind < argc && strcmp(argv[optind], "-")) {

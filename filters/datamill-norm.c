@@ -337,7 +337,7 @@ int main(int argc, char *argv[])
 	};
 	int c, rc = 0;
 	unsigned long long max;
-	while ((c = getopt_long(argc, argv, "u", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hu", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': out_unbuffered = 1; break;
 		case 'B':

@@ -36,6 +36,8 @@ static struct {
 	int has_body, stdin_used;
 	char *url, *shown_url;	/* shown_url: for messages, without credentials */
 	char *expanded_url;	/* from --expand-url, instead of the URL operand */
+	const char *auth_hint;	/* --auth-hint: what to check after a 401 or 403 */
+	struct buf cred_vars;	/* the variables of --user-env and --header-env, for that hint */
 } o = { .retry_delay = 1, .max_retry_after = 120 };
 
 static struct http_xfer x;	/* the exchange; x.out is stdout or the -o temporary */
@@ -44,9 +46,9 @@ static char *tmp_path;		/* the -o temporary, removed unless renamed */
 static void usage(FILE *f)
 {
 	fputs("usage: fetch-page [-kLnsv] [-A agent] [-d data] [-H header] [-m seconds] [-o file]\n"
-	      "                  [-X method] [--cacert file] [--compressed] [--connect-timeout seconds]\n"
-	      "                  [--expect-type type] [--form name=value] [--header-env name=var]\n"
-	      "                  [--max-retry-after seconds]\n"
+	      "                  [-X method] [--auth-hint text] [--cacert file] [--compressed]\n"
+	      "                  [--connect-timeout seconds] [--expect-type type] [--form name=value]\n"
+	      "                  [--header-env name=var] [--max-retry-after seconds]\n"
 	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--noproxy list]\n"
 	      "                  [--progress] [--proxy url] [--proxy-user-env var]\n"
 	      "                  [--query name=value] [--retry n] [--retry-delay seconds]\n"
@@ -172,6 +174,7 @@ static void opt_header_env(const char *arg)
 	buf_add(&h, arg, (size_t)(eq - arg));
 	buf_adds(&h, ": ");
 	buf_adds(&h, env_value("--header-env", eq + 1));
+	buf_addf(&o.cred_vars, "%s%s", o.cred_vars.len ? ", " : "", eq + 1);
 	add_header(h.p, h.len, 1);
 	memset(h.p, 0, h.len);
 	buf_free(&h);
@@ -449,7 +452,7 @@ enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_
        O_META_HEADER, O_META_OUT, O_NETRC_FILE, O_PROGRESS, O_QUERY, O_RETRY, O_RETRY_DELAY,
        O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_VARIABLE,
        O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION,
-       O_EXPECT_TYPE, O_NOPROXY, O_PROXY, O_PROXY_USER_ENV };
+       O_EXPECT_TYPE, O_NOPROXY, O_PROXY, O_PROXY_USER_ENV, O_AUTH_HINT };
 
 static const struct option longopts[] = {
 	{ "user-agent", required_argument, 0, 'A' },
@@ -463,6 +466,7 @@ static const struct option longopts[] = {
 	{ "silent", no_argument, 0, 's' },
 	{ "verbose", no_argument, 0, 'v' },
 	{ "request", required_argument, 0, 'X' },
+	{ "auth-hint", required_argument, 0, O_AUTH_HINT },
 	{ "cacert", required_argument, 0, O_CACERT },
 	{ "compressed", no_argument, 0, O_COMPRESSED },
 	{ "connect-timeout", required_argument, 0, O_CONNECT_TIMEOUT },
@@ -500,10 +504,11 @@ static void parse_args(int argc, char **argv)
 	struct buf query = { 0 }, x = { 0 };
 	const char *user_env = NULL, *proxy_user_env = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "A:d:H:kLm:no:svX:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "A:d:hH:kLm:no:svX:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'A': o.agent = optarg; break;
 		case 'd': opt_data(optarg); break;
+		case 'h': usage(stdout); break;
 		case 'H': opt_header(optarg); break;
 		case 'k': o.insecure = 1; break;
 		case 'L': o.location = 1; break;
@@ -513,6 +518,7 @@ static void parse_args(int argc, char **argv)
 		case 's': o.silent = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'X': o.method = optarg; break;
+		case O_AUTH_HINT: o.auth_hint = optarg; break;
 		case O_CACERT: o.cacert = optarg; break;
 		case O_COMPRESSED: o.compressed = 1; break;
 		case O_CONNECT_TIMEOUT: o.connect_timeout = parse_secs("--connect-timeout", optarg); break;
@@ -551,8 +557,13 @@ static void parse_args(int argc, char **argv)
 		default: usage(stderr);
 		}
 	}
-	if (optind != argc - !o.expanded_url)
+	if (optind == argc && !o.expanded_url) {
+		warnx("the URL is missing (an operand, or --expand-url URL)");
 		usage(stderr);
+	}
+	if (optind != argc - !o.expanded_url)
+		bad(argv[argc - 1], o.expanded_url ? "unexpected argument (--expand-url gives the URL)"
+						   : "unexpected argument (one URL at a time)");
 	parse_url(o.expanded_url ? o.expanded_url : argv[optind], &query);
 	buf_free(&query);
 	if (x.p)
@@ -583,6 +594,7 @@ static void parse_args(int argc, char **argv)
 		if (!strchr(v, ':'))
 			bad("--user-env", "the variable must hold user:password");
 		o.user = v;
+		buf_addf(&o.cred_vars, "%s%s", o.cred_vars.len ? ", " : "", user_env);
 	}
 	if (proxy_user_env) {
 		const char *v = env_value("--proxy-user-env", proxy_user_env);
@@ -602,6 +614,18 @@ static void rewind_out(void)
 		atomic_unlink_pending();
 		errx(EXIT_IOERR, "%s: %s", o.out_path, strerror(e));
 	}
+}
+
+/* After a 401 or 403: what to check, by name (--auth-hint, or the variables the
+ * credentials came from), never by value. */
+static void add_auth_hint(struct buf *m)
+{
+	if (x.status != 401 && x.status != 403)
+		return;
+	if (o.auth_hint)
+		buf_addf(m, "; %s", o.auth_hint);
+	else if (o.cred_vars.len)
+		buf_addf(m, "; check the credentials in %s", buf_str(&o.cred_vars));
 }
 
 /* The attempts: until one succeeds, fails for good, or the retry budget is spent.
@@ -629,6 +653,7 @@ static int exchange(struct buf *m, long *attempt, double *waited)
 				buf_addf(m, "; %jd body bytes already written, not retried", (intmax_t)x.written);
 			else if (*attempt > 1)
 				buf_addf(m, "; gave up after %ld attempts", *attempt);
+			add_auth_hint(m);
 			warnx("%s: %s", o.shown_url, buf_str(m));
 			return code;
 		}

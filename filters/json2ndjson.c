@@ -475,7 +475,7 @@ int main(int argc, char *argv[])
 	const char *records = ".", *fault = NULL;
 	int c;
 	P.t.max = DEFAULT_RECORD_BYTES;
-	while ((c = getopt_long(argc, argv, "u", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hu", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': P.t.max = number_arg("--max-record-bytes", optarg, (size_t)-1 >> 1); break;
 		case 'D': P.maxdepth = (int)number_arg("--max-depth", optarg, MAX_DEPTH); break;

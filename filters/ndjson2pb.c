@@ -414,17 +414,22 @@ int main(int argc, char **argv)
 	};
 	const char *desc = NULL, *type = NULL;
 	int c, delimited = 0;
-	while ((c = getopt_long(argc, argv, "d:t:u", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:ht:u", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': desc = optarg; break;
 		case 't': type = optarg; break;
 		case 'u': out_unbuffered = 1; break;
 		case O_DELIM: delimited = 1; break;
+		case 'h':
 		case O_HELP: usage(0); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
 		}
 	}
+	if (!desc || !type)
+		warnx("-d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required");
+	else if (argc - optind > 1)
+		warnx("%s: unexpected argument (one input file at most)", argv[optind + 1]);
 	if (!desc || !type || argc - optind > 1)
 		usage(EXIT_USAGE);
 	static struct pb_schema schema;

@@ -370,7 +370,7 @@ int main(int argc, char **argv)
 	size_t nmetargs = 0;
 	int c;
 	uint64_t max_depth = 100;
-	while ((c = getopt_long(argc, argv, "d:t:u", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:ht:u", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': desc = optarg; break;
 		case 't': type = optarg; break;
@@ -384,11 +384,16 @@ int main(int argc, char **argv)
 		case O_UNK: dec.unknown = 1; break;
 		case O_MAXREC: max_record = number_arg("--max-record-bytes", optarg, 1); break;
 		case O_DEPTH: max_depth = number_arg("--max-depth", optarg, 0); break;
+		case 'h':
 		case O_HELP: usage(0); break;
 		case O_VERSION: free(metargs); print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
 		}
 	}
+	if (!desc || !type)
+		warnx("-d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required");
+	else if (argc - optind > 1)
+		warnx("%s: unexpected argument (one input file at most)", argv[optind + 1]);
 	if (!desc || !type || argc - optind > 1)
 		usage(EXIT_USAGE);
 	static struct pb_schema schema;

@@ -499,12 +499,13 @@ int main(int argc, char *argv[])
 	};
 	int c, narray = 0;
 	o.arrays = xcalloc((size_t)argc, sizeof *o.arrays);
-	while ((c = getopt_long(argc, argv, "N:qu", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hN:qu", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'N': add_ns(optarg); break;
 		case 'q': o.quiet = 1; break;
 		case 'u': out_unbuffered = 1; break;
 		case O_ARRAY: o.arrays[narray++] = optarg; break;
+		case 'h':
 		case O_HELP: usage(stdout, EXIT_OK); break;
 		case O_MAXDEPTH: o.maxdepth = (long)number("--max-depth", optarg, 1, 10000); break;
 		case O_MAXREC: o.maxrec = number("--max-record-bytes", optarg, 1024, 1UL << 31); break;

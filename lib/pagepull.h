@@ -345,6 +345,8 @@ struct job {
 	pid_t pid[JOB_MAX_STAGES];
 	int wst[JOB_MAX_STAGES];
 	char done[JOB_MAX_STAGES];
+	int errfd[JOB_MAX_STAGES];	/* stages after the first: their stderr, shown by job_wait
+					 * only when no earlier stage failed (-1: not captured) */
 };
 int job_start(struct job *j, char **const stage[], int n, char *const extra[], int *outfd);
 void job_kill(const struct job *j, int sig);	/* the whole process group */

@@ -212,6 +212,12 @@ static void emit(struct page *p)
 
 /* --- progress and the stop line --------------------------------------------------- */
 
+/* "1 page", "2 pages": the s of a count's noun. */
+static const char *plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void progress(double t, int final)
 {
 	if (!o->progress || (!final && t - r.last_progress < (r.tty ? 0.2 : o->progress_every)))
@@ -224,8 +230,9 @@ static void progress(double t, int final)
 		eta = (r.page_count - r.next.number + 1) / pps;
 	else if (r.have_total && r.records > 0 && el > 0 && r.total >= r.next.offset)
 		eta = (r.total - r.next.offset) / (r.records / el);
-	fprintf(stderr, "%spaginate: %lld pages, %lld records, %.1f pages/s", r.tty ? "\r" : "",
-		r.pages, r.records, pps);
+	fprintf(stderr, "%s%s: %lld page%s, %lld record%s, %.1f pages/s", r.tty ? "\r" : "",
+		program_invocation_short_name, r.pages, plural(r.pages), r.records, plural(r.records),
+		pps);
 	if (eta >= 0 && !final)
 		fprintf(stderr, ", ETA %d:%02d", (int)(eta / 60), (int)fmod(eta, 60));
 	fputs(r.tty ? (final ? "\033[K\n" : "\033[K") : "\n", stderr);
@@ -235,7 +242,8 @@ static void stop_line(const char *reason)
 {
 	progress(now(), 1);
 	if (!o->quiet)
-		fprintf(stderr, "paginate: stop: %s; %lld pages, %lld records\n", reason, r.pages, r.records);
+		fprintf(stderr, "%s: stop: %s; %lld page%s, %lld record%s\n", program_invocation_short_name,
+			reason, r.pages, plural(r.pages), r.records, plural(r.records));
 }
 
 /* --- page commands ---------------------------------------------------------------- */
@@ -277,7 +285,7 @@ static int listed(const char **names, size_t n, const char *a, const char *b)
 static void retry_or_fail(struct page *p, int code, const char *what)
 {
 	if (p->attempt > o->retry) {
-		page_msg(p, PS_FAIL, code, "%s (%d attempts)", what, p->attempt);
+		page_msg(p, PS_FAIL, code, "%s (%d attempt%s)", what, p->attempt, plural(p->attempt));
 		return;
 	}
 	double d = backoff_delay(o->retry_delay, (unsigned)p->attempt, 60);
@@ -736,6 +744,18 @@ static void on_signal(int sig)
 	for (int i = 0; r.slots && i < r.window; i++)
 		job_kill(&r.slots[i].job, sig);
 	atomic_unlink_pending();
+	/* Not silent: the stop line, as every other end has one (snprintf of integers and
+	 * strings, then write(2): no stdio buffer is touched from the handler). */
+	if (!o->quiet) {
+		char line[512];
+		int n = snprintf(line, sizeof line, "%s%s: stop: interrupted by %s; %lld page%s, "
+				 "%lld record%s\n", r.tty && o->progress ? "\r\033[K" : "",
+				 program_invocation_short_name,
+				 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP",
+				 r.pages, plural(r.pages), r.records, plural(r.records));
+		if (n > 0)
+			(void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -751,8 +771,9 @@ int pager_run(const struct pager_opts *opts)
 	if (r.done) {
 		/* A finished run: nothing to fetch, and the output stays as it is. */
 		if (!o->quiet)
-			fprintf(stderr, "paginate: stop: already complete (%s); %lld pages, %lld records\n",
-				o->state, r.pages, r.records);
+			fprintf(stderr, "%s: stop: already complete (%s); %lld page%s, %lld record%s\n",
+				program_invocation_short_name, o->state, r.pages, plural(r.pages),
+				r.records, plural(r.records));
 		return 0;
 	}
 	open_output(resumed);

@@ -5,6 +5,10 @@
  * in one process group of their own so that the whole command can be ended at once.
  * A pipeline run here needs no shell: a page then costs its programs and nothing else.
  * posix_spawnp: vfork speed, and an exec failure comes back as an errno.
+ * One failure, one message: the stderr of every stage after the first is kept in a memfd
+ * and copied out when the job ends, unless an earlier stage failed — then it is only the
+ * later stage's view of the empty or cut input it got (a decoder's "no element found"
+ * after fetch-page's 401).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +16,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pagepull.h"
@@ -45,8 +50,10 @@ static char **make_env(char *const extra[])
 	return envp;
 }
 
-/* One stage: stdin from in (or /dev/null when -1), stdout to out, in group pgid (0: its own). */
-static int start_stage(pid_t *pid, char *const argv[], char **envp, int in, int out, pid_t pgid)
+/* One stage: stdin from in (or /dev/null when -1), stdout to out, stderr to errfd (unless
+ * -1), in group pgid (0: its own). */
+static int start_stage(pid_t *pid, char *const argv[], char **envp, int in, int out, int errfd,
+		       pid_t pgid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -58,6 +65,8 @@ static int start_stage(pid_t *pid, char *const argv[], char **envp, int in, int 
 		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	else
 		posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
+	if (errfd != -1)
+		posix_spawn_file_actions_adddup2(&fa, errfd, STDERR_FILENO);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
 	posix_spawnattr_setpgroup(&at, pgid);
@@ -84,9 +93,13 @@ int job_start(struct job *j, char **const stage[], int n, char *const extra[], i
 			break;
 		}
 		pid_t pid;
-		e = start_stage(&pid, stage[i], envp, in, link[1], j->n ? j->pid[0] : 0);
+		/* without a memfd the stage's messages go straight through, as before */
+		int errfd = i ? memfd_create("stage-stderr", MFD_CLOEXEC) : -1;
+		e = start_stage(&pid, stage[i], envp, in, link[1], errfd, j->n ? j->pid[0] : 0);
 		if (!e)
-			j->pid[j->n++] = pid;
+			j->errfd[j->n] = errfd, j->pid[j->n++] = pid;
+		else if (errfd != -1)
+			close(errfd);
 		j->failed = i;
 		if (in != -1)
 			close(in);
@@ -117,6 +130,11 @@ void job_kill(const struct job *j, int sig)
 		kill(-j->pid[0], sig);
 }
 
+static int stage_failed(int wst)
+{
+	return wst != 0 && !(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGPIPE);
+}
+
 /* The pipeline's status, as the pipelines' own page commands compute it (pp_status in
  * lib.sh): that of the first stage that failed for a reason of its own. A stage killed
  * by SIGPIPE only means that a later one stopped reading, so the later one speaks: a
@@ -124,9 +142,28 @@ void job_kill(const struct job *j, int sig)
 static int combined(const int *wst, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (wst[i] != 0 && !(WIFSIGNALED(wst[i]) && WTERMSIG(wst[i]) == SIGPIPE))
+		if (stage_failed(wst[i]))
 			return wst[i];
 	return 0;
+}
+
+/* The captured messages of the stages after the first, each only while no stage before
+ * it has failed; the memfds are closed. */
+static void show_messages(struct job *j)
+{
+	int earlier_failed = j->n && stage_failed(j->wst[0]);
+	for (int i = 1; i < j->n; i++) {
+		int fd = j->errfd[i];
+		char chunk[4096];
+		ssize_t got;
+		if (fd != -1 && !earlier_failed && lseek(fd, 0, SEEK_SET) == 0)
+			while ((got = read(fd, chunk, sizeof chunk)) > 0 &&
+			       write(STDERR_FILENO, chunk, (size_t)got) == got)
+				;
+		if (fd != -1)
+			close(fd);
+		earlier_failed |= stage_failed(j->wst[i]);
+	}
 }
 
 int job_wait(struct job *j, int nohang, int *wst)
@@ -144,6 +181,7 @@ int job_wait(struct job *j, int nohang, int *wst)
 		j->done[i] = 1;
 	}
 	*wst = combined(j->wst, j->n);
+	show_messages(j);
 	j->n = 0;
 	memset(j->done, 0, sizeof j->done);
 	return 1;

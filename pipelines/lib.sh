@@ -36,6 +36,8 @@ pp_locate() {
 
 # --- messages and usage -----------------------------------------------------------------
 pp_note() { [ -n "${PP_QUIET:-}" ] || printf '%s: %s\n' "$PP_NAME" "$*" >&2; }
+# pp_count N NOUN: "1 record", "2 records".
+pp_count() { if [ "$1" = 1 ]; then echo "1 $2"; else echo "$1 ${2}s"; fi; }
 pp_die() {
 	local st=$1
 	shift
@@ -106,15 +108,26 @@ pp_split_args() {
 pp_defaults() {
 	PP_RETRY=5 PP_RETRY_DELAY=1 PP_MAX_TIME=300 PP_CONNECT_TIMEOUT=30 PP_STALL_TIME=60
 	PP_OUT='' PP_STATE='' PP_BASE='' PP_CACERT='' PP_INSECURE='' PP_QUIET='' PP_PROGRESS='' PP_UNBUF=''
-	PP_STRICT='' PP_RATE='' PP_MAX_PAGES='' PP_PARALLEL=1
+	PP_STRICT='' PP_RATE='' PP_MAX_PAGES='' PP_PARALLEL=1 PP_BASE_OPT=''
 	PP_PROXY='' PP_NOPROXY='' PP_PROXY_USER_ENV=''
+}
+
+# pp_check_base VAR: PP_BASE (from --base-url or the variable VAR) must be an http:// or
+# https:// URL with a host: one line here rather than fetch-page's usage from a page.
+pp_check_base() {
+	[[ $PP_BASE =~ ^https?://[^/?#[:space:]]+([/?#][^[:space:]]*)?$ ]] && return 0
+	local from="--base-url $PP_BASE"
+	[ -n "$PP_BASE_OPT" ] || from="$1=$PP_BASE"
+	[[ $PP_BASE == *://* ]] ||
+		pp_die 2 "$from: the scheme is missing: write http://$PP_BASE or https://$PP_BASE"
+	pp_die 2 "$from: not an http:// or https:// URL with a host"
 }
 pp_common_opt() {
 	PP_SHIFT=2
 	case $1 in
 	-o | --output) pp_need $# "$1"; PP_OUT=$2 ;;
 	--state) pp_need $# "$1"; PP_STATE=$2 ;;
-	--base-url) pp_need $# "$1"; PP_BASE=${2%/} ;;
+	--base-url) pp_need $# "$1"; PP_BASE=${2%/} PP_BASE_OPT=1 ;;
 	--retry) pp_need $# "$1"; pp_int "$1" "$2" 0 100; PP_RETRY=$2 ;;
 	--retry-delay) pp_need $# "$1"; pp_secs "$1" "$2"; PP_RETRY_DELAY=$2 ;;
 	-m | --max-time) pp_need $# "$1"; pp_secs "$1" "$2"; PP_MAX_TIME=$2 ;;
@@ -171,6 +184,32 @@ pp_fetch_opts() {
 	[ -z "${PP_PROXY:-}" ] || PP_FETCH+=(--proxy "$PP_PROXY")
 	[ -z "${PP_NOPROXY:-}" ] || PP_FETCH+=(--noproxy "$PP_NOPROXY")
 	[ -z "${PP_PROXY_USER_ENV:-}" ] || PP_FETCH+=(--proxy-user-env "$PP_PROXY_USER_ENV")
+	pp_auth_hint
+	[ -z "$PP_AUTH_HINT" ] || PP_FETCH+=(--auth-hint "$PP_AUTH_HINT")
+}
+
+# PP_AUTH_HINT: what fetch-page's message of a 401 or 403 tells the user to check: the
+# variables this pipeline took its credentials from, by name.
+pp_auth_hint() {
+	PP_AUTH_HINT=
+	case $PP_NAME in
+	mercury-products) PP_AUTH_HINT="check MERCURY_USER and MERCURY_PASSWORD" ;;
+	diadoc-*)
+		if [ -n "${DIADOC_AUTH:-}" ]; then
+			PP_AUTH_HINT="check DIADOC_AUTH"
+		elif [ -n "${DIADOC_CLIENT_ID:-}" ]; then
+			PP_AUTH_HINT="check DIADOC_CLIENT_ID and DIADOC_TOKEN"
+		else
+			PP_AUTH_HINT="check DIADOC_TOKEN (sent as Bearer; DIADOC_CLIENT_ID is not set)"
+		fi
+		PP_AUTH_HINT+=", and that they may read the box" ;;
+	docsvision-card)
+		if [ -n "${DOCSVISION_USER:-}" ]; then
+			PP_AUTH_HINT="check DOCSVISION_USER and DOCSVISION_PASSWORD"
+		else
+			PP_AUTH_HINT="set DOCSVISION_USER and DOCSVISION_PASSWORD: none were sent"
+		fi ;;
+	esac
 }
 
 # PP_PAGINATE: paginate's options from the common ones (strategy options come after).
@@ -184,16 +223,35 @@ pp_paginate_opts() {
 	[ -z "$PP_MAX_PAGES" ] || PP_PAGINATE+=(--max-pages "$PP_MAX_PAGES")
 }
 
+# pp_errs N: the stages of a page pipeline after the first N (a printf counts) write their
+# stderr to the file descriptor PP_ERRFD (2>&"$PP_ERRFD"), an unlinked temporary file;
+# pp_status shows what they wrote only when none of the first N failed. One failure, one
+# message: after a 401 the decoder's "no element found" about its empty input is noise.
+pp_errs() {
+	local f
+	PP_ERRS_AT=$1
+	f=$(mktemp "${TMPDIR:-/tmp}/pagepull.XXXXXX") || exit 74
+	exec {PP_ERRFD}<>"$f"
+	rm -f "$f"
+}
+
 # pp_status S…: a page pipeline's exit status from its PIPESTATUS: that of the first
 # stage that failed for a reason of its own. fetch-page's 75 (a transfer broken half way)
 # wins over the decoder's 1 (the half document it saw); 141 (SIGPIPE) only means that a
-# later stage stopped reading, so that later stage speaks.
+# later stage stopped reading, so that later stage speaks. After pp_errs, the later
+# stages' messages are shown here, unless an earlier stage failed.
 pp_status() {
-	local s
+	local s st=0 at=0
 	for s; do
-		case $s in 0 | 141) ;; *) return "$s" ;; esac
+		case $s in 0 | 141) ;; *) st=$s; break ;; esac
+		at=$((at + 1))
 	done
-	return 0
+	if [ -n "${PP_ERRFD:-}" ]; then
+		[ "$st" -ne 0 ] && [ "$at" -lt "$PP_ERRS_AT" ] || cat "/dev/fd/$PP_ERRFD" >&2
+		exec {PP_ERRFD}>&-
+		PP_ERRFD=
+	fi
+	return "$st"
 }
 
 # --- credentials ---------------------------------------------------------------------------
@@ -239,9 +297,14 @@ pp_state_write() {
 pp_state_begin() {
 	PP_STATE_JSON=
 	[ -n "$PP_STATE" ] || return 0
+	local dir=.
+	[[ $PP_STATE != */* ]] || dir=${PP_STATE%/*}
+	[ -d "${dir:-/}" ] || pp_die 74 "--state $PP_STATE: the directory $dir does not exist"
 	if [ -e "$PP_STATE" ]; then
 		PP_STATE_JSON=$(jq -ce 'select(type == "object")' "$PP_STATE" 2>/dev/null) ||
 			pp_die 1 "$PP_STATE: not a state file"
+		[ "$(jq -r '.pipeline | type' <<<"$PP_STATE_JSON")" = string ] ||
+			pp_die 1 "$PP_STATE: not a state file (no \"pipeline\" in it)"
 		[ "$(jq -r .pipeline <<<"$PP_STATE_JSON")" = "$PP_NAME" ] ||
 			pp_die 2 "$PP_STATE: the state of another pipeline"
 		[ "$(jq -r .params <<<"$PP_STATE_JSON")" = "$1" ] ||

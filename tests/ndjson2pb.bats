@@ -46,7 +46,8 @@ err() {
 @test "ndjson2pb: usage errors exit 2" {
 	run --separate-stderr ndjson2pb -d "$PAGEPULL_DESC"
 	assert_failure 2
-	assert_equal "$stderr" "usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]"
+	assert_equal "$stderr" "ndjson2pb: -d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required
+usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]"
 	run --separate-stderr ndjson2pb -d "$PAGEPULL_DESC" -t "$RQ" --records x
 	assert_failure 2
 	run --separate-stderr ndjson2pb -d "$PAGEPULL_DESC" -t Nope

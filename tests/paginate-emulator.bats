@@ -102,7 +102,7 @@ same_as_truth() {
 		PACKET=$(emu_ctl info | jq -r ".packets[] | select(.name == \"$name\") | .id")
 		run --separate-stderr env PACKET="$PACKET" paginate -s cursor --token-field next -o out -- "$E/diadoc-packet"
 		assert_success
-		[ "$stderr" = "paginate: stop: no next; 1 pages, $([ $name = empty ] && echo 0 || echo 100) records" ]
+		[ "$stderr" = "paginate: stop: no next; 1 page, $([ $name = empty ] && echo 0 || echo 100) records" ]
 	done
 }
 
@@ -187,7 +187,8 @@ need_xml2ndjson() {
 			-o out -- "$E/docsvision"
 		echo "$stderr"	# shown if the test fails
 		assert_success
-		[ "$stderr" = "paginate: stop: page count $pages reached; $((pages ? pages : 1)) pages, $rows records" ]
+		local n=$((pages ? pages : 1))
+		[ "$stderr" = "paginate: stop: page count $pages reached; $n page$([ "$n" = 1 ] || echo s), $rows records" ]
 		[ "$rows" = 0 ] || same_as_truth out docsvision "card=$CARD"
 	done
 }

@@ -210,7 +210,7 @@ paginate: stop: error, exit 3; 2 pages, 20 records" ]
 	run --separate-stderr paginate -s cursor --token-field next --end-on-fault soap:Server -- "$P/serve" p
 	assert_success
 	assert_output '{"id":1}'
-	[ "$stderr" = "paginate: stop: fault soap:Server ends the data; 1 pages, 1 records" ]
+	[ "$stderr" = "paginate: stop: fault soap:Server ends the data; 1 page, 1 record" ]
 }
 
 @test "paginate: --retry-on-fault retries the page; nothing of the failed attempt is written" {
@@ -306,7 +306,7 @@ paginate: stop: no next; 2 pages, 2 records" ]
 		assert_failure "$st"
 		assert_output '{"id":1}'
 		[ "$stderr" = "paginate: page 2: command exited with status $st
-paginate: stop: error, exit $st; 1 pages, 1 records" ]
+paginate: stop: error, exit $st; 1 page, 1 record" ]
 	done
 }
 
@@ -421,7 +421,7 @@ paginate: stop: error, exit 1; 2 pages, 2 records" ]
 	assert_failure 1
 	assert_output '{"id":1}'
 	[ "$stderr" = "paginate: page 4: 3 empty pages in a row (--max-empty 2)
-paginate: stop: error, exit 1; 3 pages, 1 records" ]
+paginate: stop: error, exit 1; 3 pages, 1 record" ]
 }
 
 @test "paginate: the offset server that ignores the offset is caught as a loop" {
@@ -430,7 +430,7 @@ paginate: stop: error, exit 1; 3 pages, 1 records" ]
 	assert_failure 1
 	assert_output "$(ids 0 9)"
 	[ "$stderr" = "paginate: page 2: pagination loop: the same records as an earlier page
-paginate: stop: error, exit 1; 1 pages, 10 records" ]
+paginate: stop: error, exit 1; 1 page, 10 records" ]
 }
 
 # ---- after-key --------------------------------------------------------------------------
@@ -453,7 +453,7 @@ paginate: stop: error, exit 1; 1 pages, 10 records" ]
 	assert_failure 1
 	assert_output $'{"id":1,"k":{"n":5}}\n{"id":2,"k":{"n":17}}'
 	[ "$stderr" = "paginate: page 2: the last record has no k.n
-paginate: stop: error, exit 1; 1 pages, 2 records" ]
+paginate: stop: error, exit 1; 1 page, 2 records" ]
 }
 
 # ---- pages ------------------------------------------------------------------------------
@@ -572,7 +572,7 @@ paginate: stop: error, exit 1; 4 pages, 25 records" ]
 	run --separate-stderr paginate -s after-key --key-field k --total-field TotalCount \
 		--total-if TotalCountType=Equal --strict -- "$P/serve" p
 	assert_success
-	[ "$stderr" = "paginate: stop: empty page; 2 pages, 1 records" ]
+	[ "$stderr" = "paginate: stop: empty page; 2 pages, 1 record" ]
 	page p first '{"k":"a"}' '@{"TotalCount":100,"TotalCountType":"Equal"}'
 	run --separate-stderr paginate -s after-key --key-field k --total-field TotalCount \
 		--total-if TotalCountType=Equal --strict -- "$P/serve" p

@@ -73,7 +73,8 @@ oracle() {
 	run --separate-stderr pb2ndjson -t "$EV"
 	assert_failure 2
 	assert_output ""
-	assert_equal "${stderr%%$'\n'*}" "usage: pb2ndjson -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--records FIELD]"
+	assert_equal "${stderr%%$'\n'*}" "pb2ndjson: -d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required"
+	assert_equal "$(sed -n 2p <<<"$stderr")" "usage: pb2ndjson -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--records FIELD]"
 	run --separate-stderr pb2ndjson -d "$PAGEPULL_DESC" -t "$EV" a b
 	assert_failure 2
 	run --separate-stderr pb2ndjson -d "$PAGEPULL_DESC" -t "$EV" --bogus

@@ -3,6 +3,9 @@
 # base URLs, progress and stop lines, man pages before install, what `make demo` installs,
 # and the small things of the command line.
 load helpers
+bats_require_minimum_version 1.5.0
+
+teardown() { emu_stop; }
 
 # --- 9. make demo installs what the demo runs, not the test toolchain ---------------------
 
@@ -36,4 +39,192 @@ deps_of() {
 	run env MANPATH="$ROOT/build/man" man -w mercury-products
 	assert_output "$ROOT/build/man/man1/mercury-products.1"
 	grep -q '^MANPATH=build/man man 7 pagepull ' "$ROOT/README.md"
+}
+
+# --- 4. one failure, one message ------------------------------------------------------------
+
+@test "ux: a 401 is one message naming the credential variables; the decoders' complaints about the empty body are not shown" {
+	emu_start --records 50
+	export MERCURY_USER=mercury MERCURY_PASSWORD=wrong-pw-4f1 DIADOC_CLIENT_ID=pagepull-demo DIADOC_TOKEN=wrong-tok-4f1
+	# --pipeline stages (mercury-products): fetch-page | xml2ndjson
+	run mercury-products --base-url "$EMU" --type 1
+	assert_failure 69
+	assert_line --index 0 "fetch-page: $EMU/platform/services/2.0/ProductService: HTTP 401 Unauthorized; body: Unauthorized; check MERCURY_USER and MERCURY_PASSWORD"
+	refute_output --partial xml2ndjson
+	refute_output --partial wrong-pw-4f1
+	# a bash page command (diadoc-events): printf | ndjson2pb | fetch-page | pb2ndjson
+	run diadoc-events --base-url "$EMU" --box "$(emu_ctl info | jq -r .box_id)"
+	assert_failure 69
+	assert_line --index 0 --partial "HTTP 401 Unauthorized"
+	assert_line --index 0 --partial "; check DIADOC_CLIENT_ID and DIADOC_TOKEN, and that they may read the box"
+	refute_output --partial pb2ndjson
+	refute_output --partial wrong-tok-4f1
+	# Data Mill (fetch-page | json2ndjson | datamill-norm): a 404
+	run datamill-cursor --base-url "$EMU/nothere" --format json
+	assert_failure 69
+	assert_line --index 0 --partial "HTTP 404 Not Found"
+	refute_output --partial json2ndjson
+	emu_stop
+}
+
+@test "ux: a decoder's own failure is still shown, in --pipeline stages and in page commands" {
+	emu_start --records 50 --fault 'api=mercury&kind=malformed' --fault 'api=datamill&kind=malformed'
+	export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret
+	run mercury-products --base-url "$EMU" --type 1 --retry 0
+	assert_failure 1
+	assert_line --index 0 --regexp '^xml2ndjson: <stdin>:[0-9]+:[0-9]+: '
+	run datamill-cursor --base-url "$EMU/datamill" --format xml --retry 0
+	assert_failure 1
+	assert_line --index 0 --regexp '^xml2ndjson: <stdin>:[0-9]+:[0-9]+: '
+	emu_stop
+}
+
+@test "ux: fetch-page's 401 names the variables of --user-env and --header-env, or --auth-hint" {
+	emu_start --records 1
+	export CREDS=mercury:nope-4f2 AUTHZ='Bearer nope-4f2'
+	run fetch-page -s --user-env CREDS -d x "$EMU/platform/services/2.0/ProductService"
+	assert_failure 69
+	assert_output "fetch-page: $EMU/platform/services/2.0/ProductService: HTTP 401 Unauthorized; body: Unauthorized; check the credentials in CREDS"
+	run fetch-page -s --header-env Authorization=AUTHZ --auth-hint 'check MY_TOKEN' -d x "$EMU/V2/GetDocflowEvents?boxId=b"
+	assert_failure 69
+	assert_output --partial "; check MY_TOKEN"
+	refute_output --partial nope-4f2
+	emu_stop
+}
+
+# --- 6. a mistyped base URL ------------------------------------------------------------------
+
+@test "ux: a base URL without a scheme is one line from the pipeline, not fetch-page's usage" {
+	export MERCURY_USER=u MERCURY_PASSWORD=p DIADOC_TOKEN=t
+	run mercury-products --base-url 127.0.0.1:8080 --type 1
+	assert_failure 2
+	assert_output "mercury-products: --base-url 127.0.0.1:8080: the scheme is missing: write http://127.0.0.1:8080 or https://127.0.0.1:8080"
+	run env DATAMILL_BASE_URL=localhost:1/datamill datamill-cursor
+	assert_failure 2
+	assert_output "datamill-cursor: DATAMILL_BASE_URL=localhost:1/datamill: the scheme is missing: write http://localhost:1/datamill or https://localhost:1/datamill"
+	run diadoc-packet --box b --packet p --base-url 'ftp://diadoc'
+	assert_failure 2
+	assert_output "diadoc-packet: --base-url ftp://diadoc: not an http:// or https:// URL with a host"
+	run diadoc-events --box b --base-url 'diadoc.example'
+	assert_failure 2
+	assert_output --partial "the scheme is missing"
+	run docsvision-card --base-url dv.example card
+	assert_failure 2
+	assert_output "docsvision-card: --base-url dv.example: the scheme is missing: write http://dv.example or https://dv.example"
+	run env -u DOCSVISION_BASE_URL docsvision-card card
+	assert_failure 2
+	assert_line --index 0 "docsvision-card: --base-url (or DOCSVISION_BASE_URL) is required: DocsVision runs on your own server"
+}
+
+# --- 10. the small things of the command line -------------------------------------------------
+
+@test "ux: every filter takes -h as --help: the usage on stdout, exit 0" {
+	for f in b64inflate datamill-norm fetch-page json2ndjson ndjson2pb paginate pb2ndjson xml2ndjson; do
+		run --separate-stderr "$f" -h
+		assert_success
+		[[ $output == "usage: $f "* ]] || fail "$f -h: $output"
+		[ -z "$stderr" ] || fail "$f -h: $stderr"
+		[ "$output" = "$("$f" --help)" ] || fail "$f: -h and --help differ"
+	done
+}
+
+@test "ux: a stray argument is an unexpected argument, not an unknown option; fetch-page says the URL is missing" {
+	export MERCURY_USER=u MERCURY_PASSWORD=p DIADOC_TOKEN=t
+	run mercury-products --type 1 5
+	assert_failure 2
+	assert_line --index 0 "mercury-products: 5: unexpected argument"
+	run datamill-cursor --format json extra
+	assert_line --index 0 "datamill-cursor: extra: unexpected argument"
+	run diadoc-events --box b extra
+	assert_line --index 0 "diadoc-events: extra: unexpected argument"
+	run diadoc-packet --box b --packet p extra
+	assert_line --index 0 "diadoc-packet: extra: unexpected argument"
+	run docsvision-card --base-url http://dv card1 card2
+	assert_line --index 0 "docsvision-card: card2: unexpected argument (one card at a time)"
+	run b64inflate a b
+	assert_failure 2
+	assert_line --index 0 "b64inflate: b: unexpected argument (one input file at most)"
+	run pb2ndjson -d x -t y a b
+	assert_failure 2
+	assert_line --index 0 "pb2ndjson: b: unexpected argument (one input file at most)"
+	run ndjson2pb -t y
+	assert_failure 2
+	assert_line --index 0 "ndjson2pb: -d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required"
+	run fetch-page -s
+	assert_failure 2
+	assert_line --index 0 "fetch-page: the URL is missing (an operand, or --expand-url URL)"
+	run fetch-page http://a http://b
+	assert_failure 2
+	assert_line --index 0 "fetch-page: http://b: unexpected argument (one URL at a time)"
+}
+
+@test "ux: --state in a missing directory, a {} state, --query of a missing file: one clear line each" {
+	cd "$BATS_TEST_TMPDIR"
+	run datamill-cursor --state nodir/x.state --base-url http://127.0.0.1:9
+	assert_failure 74
+	assert_output "datamill-cursor: --state nodir/x.state: the directory nodir does not exist"
+	echo '{}' >empty.state
+	run datamill-cursor --state empty.state --base-url http://127.0.0.1:9
+	assert_failure 1
+	assert_output 'datamill-cursor: empty.state: not a state file (no "pipeline" in it)'
+	run datamill-cursor --query missing.xml --base-url http://127.0.0.1:9
+	assert_failure 2
+	assert_output "datamill-cursor: --query missing.xml: cannot read it (no such file, or not readable)"
+}
+
+@test "ux: --from yesterday is refused (dates as written only), and the man page says why" {
+	export DIADOC_TOKEN=t
+	run diadoc-events --box b --from yesterday
+	assert_failure 2
+	assert_line --index 0 "diadoc-events: --from yesterday: not a date (YYYY-MM-DD[THH:MM:SS[Z]])"
+	run diadoc-events --box b --to '2 days ago'
+	assert_failure 2
+	run man -l "$ROOT/man/diadoc-events.1"
+	assert_output --partial "Relative dates such as ‘yesterday’ are refused"
+}
+
+@test "ux: exit 141 is in the exit-status tables; the man pages' typos are gone" {
+	grep -q '^| 141 | killed by SIGPIPE' "$ROOT/README.md"
+	run man -l "$ROOT/man/pagepull.7"
+	assert_line --regexp '^ +141 +killed by SIGPIPE'
+	run man -l "$ROOT/man/paginate.1"
+	refute_output --partial -- '-usually -the -first'
+	assert_output --partial 'usually the first)'
+	run man -l "$ROOT/man/diadoc-events.1"
+	assert_output --partial '(‘2024-01-31’, midnight UTC) or a date and time'
+}
+
+# --- 7. progress and stop lines -----------------------------------------------------------------
+
+@test "ux: a run over several product types says which type each stop line is about; singulars" {
+	emu_start --records 0 --mercury-records 20	# types 4 and 7: one product each
+	export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret
+	run --separate-stderr mercury-products --base-url "$EMU" --type 4 --type 7
+	assert_success
+	[ "$stderr" = "paginate: product type 4: stop: offset 1 reached the total 1; 1 page, 1 record
+paginate: product type 7: stop: offset 1 reached the total 1; 1 page, 1 record" ] || fail "$stderr"
+	# one type: no label
+	run --separate-stderr mercury-products --base-url "$EMU" --type 4
+	[ "$stderr" = "paginate: stop: offset 1 reached the total 1; 1 page, 1 record" ] || fail "$stderr"
+	# and (1 attempt) when a page fails without retries
+	emu_ctl faults -X POST -d '' --get --data-urlencode 'api=mercury' --data-urlencode 'kind=http' --data-urlencode 'status=503' >/dev/null
+	run --separate-stderr mercury-products --base-url "$EMU" --type 4 --type 7 --retry 0 -q
+	assert_failure 75
+	[[ ${stderr} == *"paginate: product type 4: page 1: "* ]] || fail "$stderr"
+	[[ ${stderr} == *"(1 attempt)"* ]] || fail "$stderr"
+}
+
+@test "ux: paginate --label names the run in its lines; Ctrl-C ends with a stop line, not silently" {
+	run --separate-stderr paginate --label 'part 2' -s cursor --token-field t -- sh -c 'echo "{\"a\":1}"'
+	assert_success
+	[ "$stderr" = "paginate: part 2: stop: no t; 1 page, 1 record" ] || fail "$stderr"
+	paginate -s cursor --token-field t -- sh -c 'sleep 30' 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 130 ]
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output "paginate: stop: interrupted by SIGINT; 0 pages, 0 records"
 }
