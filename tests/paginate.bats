@@ -154,7 +154,7 @@ offsets_fault() {
 	[ "$stderr" = "paginate: page 2: fault offsetOutOfRangeFault at offset 10, below the declared total 30; retry 1 of 2 in 0.0 s
 paginate: page 2: fault offsetOutOfRangeFault at offset 10, below the declared total 30; retry 2 of 2 in 0.0 s
 paginate: page 2: fault offsetOutOfRangeFault at offset 10, below the declared total 30 (3 attempts)
-paginate: stop: error, exit 75; 1 pages, 10 records" ]
+paginate: stop: error, exit 75; 1 page, 10 records" ]
 	[ "$(jq .done st)" = false ]
 	# the same command resumes once the server answers again: exact
 	run --separate-stderr paginate --page-size 10 --total-field total --end-on-fault offsetOutOfRangeFault \
@@ -177,12 +177,12 @@ paginate: stop: error, exit 75; 1 pages, 10 records" ]
 	run --separate-stderr paginate --total-field total --end-on-fault offsetOutOfRangeFault --retry 0 -- ./cmd
 	assert_failure 75
 	assert_output ""
-	[ "$stderr" = "paginate: page 1: fault offsetOutOfRangeFault at offset 0, before any total was declared (1 attempts)
+	[ "$stderr" = "paginate: page 1: fault offsetOutOfRangeFault at offset 0, before any total was declared (1 attempt)
 paginate: stop: error, exit 75; 0 pages, 0 records" ]
 	# without --total-field: not on the first page of the data either
 	run --separate-stderr paginate --end-on-fault offsetOutOfRangeFault --retry 0 -- ./cmd
 	assert_failure 75
-	[ "$stderr" = "paginate: page 1: fault offsetOutOfRangeFault on the first page of the data (1 attempts)
+	[ "$stderr" = "paginate: page 1: fault offsetOutOfRangeFault on the first page of the data (1 attempt)
 paginate: stop: error, exit 75; 0 pages, 0 records" ]
 	# an empty list declared first, then the fault past it: the end
 	page p first '@{"next":"b","total":"0"}'
@@ -191,7 +191,7 @@ paginate: stop: error, exit 75; 0 pages, 0 records" ]
 	run --separate-stderr paginate -s cursor --token-field next --total-field total \
 		--end-on-fault offsetOutOfRangeFault -- "$P/serve" p
 	assert_success
-	[ "$stderr" = "paginate: stop: fault offsetOutOfRangeFault ends the data; 1 pages, 0 records" ]
+	[ "$stderr" = "paginate: stop: fault offsetOutOfRangeFault ends the data; 1 page, 0 records" ]
 }
 
 @test "paginate: any other fault stops with exit 3 and the fault's name and text" {
@@ -542,7 +542,7 @@ paginate: stop: error, exit 1; 2 pages, 2 records" ]
 	assert_failure 1
 	assert_output ""
 	[ "$stderr" = "paginate: incomplete: 0 records, but the declared total is 1234
-paginate: stop: error, exit 1; 1 pages, 0 records" ]
+paginate: stop: error, exit 1; 1 page, 0 records" ]
 }
 
 @test "paginate: a --total-field that no page declares is an error" {
@@ -563,7 +563,7 @@ paginate: stop: error, exit 1; 4 pages, 25 records" ]
 	run --separate-stderr paginate -s after-key --key-field k --total-field TotalCount \
 		--total-if TotalCountType=Equal -- "$P/serve" p
 	assert_success
-	[ "$stderr" = "paginate: stop: empty page; 2 pages, 1 records" ]
+	[ "$stderr" = "paginate: stop: empty page; 2 pages, 1 record" ]
 }
 
 @test "paginate: --total-if checks the total only when the condition holds (Diadoc's TotalCountType)" {

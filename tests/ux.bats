@@ -108,10 +108,10 @@ deps_of() {
 	run diadoc-events --box b --base-url 'diadoc.example'
 	assert_failure 2
 	assert_output --partial "the scheme is missing"
-	run docsvision-card --base-url dv.example card
+	run docsvision-card --base-url dv.example 108FB91F-79D6-5EDB-821D-8C5513A6A321
 	assert_failure 2
 	assert_output "docsvision-card: --base-url dv.example: the scheme is missing: write http://dv.example or https://dv.example"
-	run env -u DOCSVISION_BASE_URL docsvision-card card
+	run env -u DOCSVISION_BASE_URL docsvision-card 108FB91F-79D6-5EDB-821D-8C5513A6A321
 	assert_failure 2
 	assert_line --index 0 "docsvision-card: --base-url (or DOCSVISION_BASE_URL) is required: DocsVision runs on your own server"
 }
