@@ -102,10 +102,10 @@ deps_of() {
 	run env DATAMILL_BASE_URL=localhost:1/datamill datamill-cursor
 	assert_failure 2
 	assert_output "datamill-cursor: DATAMILL_BASE_URL=localhost:1/datamill: the scheme is missing: write http://localhost:1/datamill or https://localhost:1/datamill"
-	run diadoc-packet --box b --packet p --base-url 'ftp://diadoc'
+	run diadoc-packet --box b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d --packet p --base-url 'ftp://diadoc'
 	assert_failure 2
 	assert_output "diadoc-packet: --base-url ftp://diadoc: not an http:// or https:// URL with a host"
-	run diadoc-events --box b --base-url 'diadoc.example'
+	run diadoc-events --box b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d --base-url 'diadoc.example'
 	assert_failure 2
 	assert_output --partial "the scheme is missing"
 	run docsvision-card --base-url dv.example 108FB91F-79D6-5EDB-821D-8C5513A6A321
@@ -135,9 +135,9 @@ deps_of() {
 	assert_line --index 0 "mercury-products: 5: unexpected argument"
 	run datamill-cursor --format json extra
 	assert_line --index 0 "datamill-cursor: extra: unexpected argument"
-	run diadoc-events --box b extra
+	run diadoc-events --box b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d extra
 	assert_line --index 0 "diadoc-events: extra: unexpected argument"
-	run diadoc-packet --box b --packet p extra
+	run diadoc-packet --box b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d --packet p extra
 	assert_line --index 0 "diadoc-packet: extra: unexpected argument"
 	run docsvision-card --base-url http://dv card1 card2
 	assert_line --index 0 "docsvision-card: card2: unexpected argument (one card at a time)"
@@ -174,10 +174,10 @@ deps_of() {
 
 @test "ux: --from yesterday is refused (dates as written only), and the man page says why" {
 	export DIADOC_TOKEN=t
-	run diadoc-events --box b --from yesterday
+	run diadoc-events --box b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d --from yesterday
 	assert_failure 2
 	assert_line --index 0 "diadoc-events: --from yesterday: not a date (YYYY-MM-DD[THH:MM:SS[Z]])"
-	run diadoc-events --box b --to '2 days ago'
+	run diadoc-events --box b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d --to '2 days ago'
 	assert_failure 2
 	run man -l "$ROOT/man/diadoc-events.1"
 	assert_output --partial "Relative dates such as ‘yesterday’ are refused"
