@@ -50,7 +50,7 @@ events_req() { printf 'Filter { }\nLimit: 2\n' |
 products() { xmllint --xpath 'count(//*[local-name()="product"])' - 2>/dev/null || echo none; }
 
 # The Mercury page, as curl gets it; close and stall faults send half of it.
-page() { curl -fsS -u "$MC" --data-binary @"$FX/mercury.xml" "$MERCURY"; }
+page() { curl -fsS -u "$MC" -H 'SOAPAction: GetProductByTypeList' --data-binary @"$FX/mercury.xml" "$MERCURY"; }
 
 teardown() {
 	[ -z "${BG_PIDS:-}" ] || kill $BG_PIDS 2>/dev/null || true

@@ -145,3 +145,54 @@ total() {
 	run -0 mp --type 5 -o "$out"
 	[ "$(count "$out")" -eq 0 ]
 }
+
+# soap ACTION BODY-INNER: POSTs a request to the emulator's ProductService (SOAPAction
+# ACTION, "-" for none) whose soapenv:Body holds BODY-INNER; prints the status, then the
+# fault's detail element or faultcode.
+soap() {
+	local env='<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ws="http://api.vetrf.ru/schema/cdm/registry/ws-definitions/v2" xmlns:bs="http://api.vetrf.ru/schema/cdm/base" xmlns:dt="http://api.vetrf.ru/schema/cdm/dictionary/v2"><soapenv:Header/><soapenv:Body>'
+	local h=(-H 'Content-Type: text/xml;charset=UTF-8')
+	[ "$1" = - ] || h+=(-H "SOAPAction: $1")
+	curl -s -u mercury:mercury-secret "${h[@]}" -o "$BATS_TEST_TMPDIR/resp" -w '%{http_code}' \
+		--data-binary "$env$2</soapenv:Body></soapenv:Envelope>" "$EMU/platform/services/2.0/ProductService"
+	{ grep -o 'incorrectRequestFault' "$BATS_TEST_TMPDIR/resp" || grep -o '<faultcode>[^<]*' "$BATS_TEST_TMPDIR/resp"; } |
+		head -n 1 | sed 's/^/ /'
+}
+
+@test "mercury-products: the emulator takes only the WSDL's SOAP action, element order and namespaces" {
+	reset records=100
+	local ok='<ws:getProductByTypeListRequest><bs:listOptions><bs:count>3</bs:count><bs:offset>0</bs:offset></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>'
+	# the seed's request, bare and quoted action; optional parts left out; other prefixes
+	[ "$(soap GetProductByTypeList "$ok")" = 200 ]
+	[ "$(soap '"GetProductByTypeList"' "$ok")" = 200 ]
+	[ "$(soap GetProductByTypeList '<ws:getProductByTypeListRequest><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>')" = 200 ]
+	[ "$(soap GetProductByTypeList '<ws:getProductByTypeListRequest><bs:listOptions><bs:offset>2</bs:offset></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>')" = 200 ]
+	[ "$(soap GetProductByTypeList '<r:getProductByTypeListRequest xmlns:r="http://api.vetrf.ru/schema/cdm/registry/ws-definitions/v2"><o:listOptions xmlns:o="http://api.vetrf.ru/schema/cdm/base"><o:count>3</o:count></o:listOptions><productType xmlns="http://api.vetrf.ru/schema/cdm/dictionary/v2">5</productType></r:getProductByTypeListRequest>')" = 200 ]
+	# the SOAP action: missing, another operation's, the 2.0 URL form
+	[ "$(soap - "$ok")" = "500 <faultcode>soapenv:Client" ]
+	[ "$(soap GetProductByGuid "$ok")" = "500 <faultcode>soapenv:Client" ]
+	[ "$(soap http://api.vetrf.ru/GetProductByTypeList "$ok")" = "500 <faultcode>soapenv:Client" ]
+	# order, namespaces, required and unknown elements, values
+	local bad
+	for bad in \
+		'<ws:getProductByTypeListRequest><dt:productType>5</dt:productType><bs:listOptions><bs:count>3</bs:count></bs:listOptions></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:listOptions><bs:offset>0</bs:offset><bs:count>3</bs:count></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><ws:listOptions><bs:count>3</bs:count></ws:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:listOptions><dt:count>3</dt:count></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:productType>5</bs:productType></ws:getProductByTypeListRequest>' \
+		'<dt:getProductByTypeListRequest><dt:productType>5</dt:productType></dt:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:listOptions><bs:count>3</bs:count></bs:listOptions></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><dt:productType>5</dt:productType><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:listOptions><bs:count>3</bs:count><bs:count>4</bs:count></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:listOptions><bs:count>-1</bs:count></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><bs:listOptions><bs:count>ten</bs:count></bs:listOptions><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><dt:productType>9</dt:productType></ws:getProductByTypeListRequest>' \
+		'<ws:getProductByTypeListRequest><dt:productType>5</dt:productType></ws:getProductByTypeListRequest><ws:getProductByTypeListRequest><dt:productType>5</dt:productType></ws:getProductByTypeListRequest>'; do
+		[ "$(soap GetProductByTypeList "$bad")" = "500 incorrectRequestFault" ] || fail "accepted: $bad"
+	done
+	# what the pipeline sends passes: every request of a run answered 200
+	reset records=100
+	run -0 mp -q --type 5 --count 7
+	[ "$(emu_ctl 'log?api=mercury' | jq -cs 'map(.status) | unique')" = '[200]' ]
+	[ "$(requests mercury)" -eq 5 ]
+}

@@ -7,11 +7,13 @@ elements in three different ways, as the real service does, so clients must matc
 """
 import datetime
 import functools
+import re
 import threading
+import xml.etree.ElementTree as ET
 
 from . import datasets as D
 from .common import Response, XML_CT, xesc, basic_ok, need_basic, text, intparam
-from .soap import SoapError, body_element, child_text
+from .soap import SOAP_NS, SoapError
 
 NS_WS = 'http://api.vetrf.ru/schema/cdm/registry/ws-definitions/v2'
 NS_BS = 'http://api.vetrf.ru/schema/cdm/base'
@@ -25,6 +27,15 @@ FAULTS = {  # name: (faultcode, faultstring, error code)
     'offsetOutOfRangeFault': ('soapenv:Client', 'Offset out of range', 'APLM0008'),
 }
 BS_FIELDS = ('uuid', 'guid', 'active', 'last', 'status', 'createDate', 'updateDate', 'previous')
+
+
+def client_fault(string, status=500):
+    """A fault raised by the SOAP stack before the service runs (no detail element)."""
+    body = ('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">\n'
+            '<soapenv:Body>\n<soapenv:Fault>\n<faultcode>soapenv:Client</faultcode>\n'
+            '<faultstring>%s</faultstring>\n</soapenv:Fault>\n</soapenv:Body>\n'
+            '</soapenv:Envelope>\n') % xesc(string)
+    return Response(status, XML_CT, body.encode(), kind='xml')
 
 
 def fault(name, message, status=500):
@@ -206,6 +217,73 @@ def product_xml(seed, ptype, key):
 _REQUEST = '{%s}getProductByTypeListRequest' % NS_WS
 _LIST_OPTIONS, _COUNT, _OFFSET = ('{%s}%s' % (NS_BS, n) for n in ('listOptions', 'count', 'offset'))
 _PRODUCT_TYPE = '{%s}productType' % NS_DT
+_SOAP_ACTION = 'GetProductByTypeList'
+_ENVELOPE, _HEADER, _BODY = ('{%s}%s' % (SOAP_NS, n) for n in ('Envelope', 'Header', 'Body'))
+_NNI = re.compile(r'\+?[0-9]+')         # xs:nonNegativeInteger's lexical space, "-0" aside
+_PTYPE = re.compile('[1-8]')             # dt:ProductType's enumeration
+
+
+def _sequence(el, names):
+    """The children of el against an xs:sequence of optional, single elements (names, in
+    order, by namespace URI): {name: child}, or SoapError naming the first element out of
+    place. Text between the children must be whitespace (no mixed content)."""
+    got, i = {}, 0
+    if (el.text or '').strip():
+        raise SoapError('text in %s' % el.tag)
+    for c in el:
+        while i < len(names) and names[i] != c.tag:
+            i += 1
+        if i == len(names):
+            raise SoapError('unexpected element %s in %s (expected, in this order: %s)'
+                            % (c.tag, el.tag, ', '.join(names)))
+        got[c.tag] = c
+        i += 1
+        if (c.tail or '').strip():
+            raise SoapError('text after %s' % c.tag)
+    return got
+
+
+def _simple(el, pattern):
+    """The text of a simple-typed element, whitespace collapsed, or SoapError."""
+    if el is None:
+        return None
+    if len(el):
+        raise SoapError('element content in %s' % el.tag)
+    v = (el.text or '').strip()
+    if not pattern.fullmatch(v):
+        raise SoapError('%r is not a valid value of %s' % (v, el.tag))
+    return v
+
+
+def request_fields(body):
+    """(count, offset, productType) as strings (None when absent) from a request that
+    validates against the WSDL's schema: an Envelope in SOAP 1.1's namespace with an
+    optional Header and one Body holding one getProductByTypeListRequest
+    (ws-definitions/v2) whose children are, in this order, an optional bs:listOptions
+    (bs:count?, bs:offset?, both xs:nonNegativeInteger) and a required dt:productType
+    (1..8). Anything else is SoapError: the service's incorrectRequestFault."""
+    if not body:
+        raise SoapError('Empty request body')
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as e:
+        raise SoapError('Malformed XML: %s' % e)
+    if root.tag != _ENVELOPE:
+        raise SoapError('Not a SOAP 1.1 Envelope: %s' % root.tag)
+    kids = list(root)
+    if [c.tag for c in kids] not in ([_BODY], [_HEADER, _BODY]):
+        raise SoapError('the Envelope must hold an optional Header and then the Body')
+    if len(kids[-1]) != 1:
+        raise SoapError('the Body must hold exactly one element')
+    el = kids[-1][0]
+    if el.tag != _REQUEST:
+        raise SoapError('Unknown operation: %s' % el.tag)
+    req = _sequence(el, (_LIST_OPTIONS, _PRODUCT_TYPE))
+    if _PRODUCT_TYPE not in req:
+        raise SoapError('%s is required' % _PRODUCT_TYPE)
+    opts = _sequence(req[_LIST_OPTIONS], (_COUNT, _OFFSET)) if _LIST_OPTIONS in req else {}
+    return (_simple(opts.get(_COUNT), _NNI), _simple(opts.get(_OFFSET), _NNI),
+            _simple(req[_PRODUCT_TYPE], _PTYPE))
 
 
 class Mercury:
@@ -242,30 +320,25 @@ class Mercury:
         if req.method != 'POST':
             return text(405, 'Method Not Allowed', [('Allow', 'POST')])
         req.op = 'GetProductByTypeList'
+        # The binding's soapAction (vetis_pydantic_types, ProductService: soap_action =
+        # "GetProductByTypeList"), bare or quoted as SOAP 1.1 writes it.
+        action = (req.headers.get('SOAPAction') or '').strip()
+        if action[:1] == '"' and action[-1:] == '"' and len(action) > 1:
+            action = action[1:-1]
+        if action != _SOAP_ACTION:
+            req.params = {'SOAPAction': action}
+            return client_fault('The given SOAPAction %s does not match an operation.' % (action or '(none)'))
         try:
-            el = body_element(req.body)
-            if el.tag != _REQUEST:
-                raise SoapError('Unknown operation: %s' % el.tag)
-            count = child_text(el, _LIST_OPTIONS, _COUNT)
-            offset = child_text(el, _LIST_OPTIONS, _OFFSET)
-            ptype = child_text(el, _PRODUCT_TYPE)
-            req.params = {'count': count, 'offset': offset, 'productType': ptype}
-            count = 100 if count is None else int(count)
-            offset = 0 if offset is None else int(offset)
-            if ptype is None:
-                raise SoapError('productType is required')
-            ptype = int(ptype)
+            count, offset, ptype = request_fields(req.body)
         except SoapError as e:
             return fault('incorrectRequestFault', str(e))
-        except ValueError as e:
-            return fault('incorrectRequestFault', 'Not a number: %s' % e)
-        if count < 0 or offset < 0:
-            return fault('incorrectRequestFault', 'count and offset must be non-negative')
+        req.params = {'count': count, 'offset': offset, 'productType': ptype}
+        count = 100 if count is None else int(count)
+        offset = 0 if offset is None else int(offset)
+        ptype = int(ptype)
         if count > self.cfg.mercury_max_count:
             return fault('incorrectRequestFault',
                          'count must not exceed %d' % self.cfg.mercury_max_count)
-        if ptype not in TYPES:
-            return fault('incorrectRequestFault', 'Unknown productType %d' % ptype)
         req.params = {'count': count, 'offset': offset, 'productType': ptype}
         return None
 
