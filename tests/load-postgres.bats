@@ -149,3 +149,45 @@ same_counts() {
 		assert_output --partial 'invalid input syntax for type json'
 	fi
 }
+
+# readme_block HEADING N LANG: the Nth ```LANG block of the README's section HEADING.
+readme_block() {
+	awk -v head="$1" -v want="$2" -v lang="$3" '
+		index($0, head) == 1 { on = 1; next }
+		on && /^##/ { exit }
+		on && $0 == "```" lang { n++; inblock = (n == want); next }
+		inblock && /^```$/ { inblock = 0; next }
+		inblock { print }' "$ROOT/README.md"
+}
+
+@test "load-postgres: the README's PostgreSQL and one-machine fan-out commands, as printed, in a database of their own" {
+	cd "$BATS_TEST_TMPDIR"
+	psql -q -c 'CREATE DATABASE readme'
+	export PGDATABASE=readme MERCURY_BASE_URL=$EMU DIADOC_BASE_URL=$EMU
+	readme_block '### PostgreSQL' 1 sh >load.sh
+	grep -qF 'mercury-products -o products.ndjson &&' load.sh
+	run bash -e load.sh
+	assert_success
+	# the last command's table: one row a product type, the counts of the ground truth
+	emu_ctl truth/mercury | jq -r .productType | sort | uniq -c |
+		awk '{ printf " %-4s | %5d\n", $2, $1 }' >want
+	assert_output --partial "$(cat want)"
+	run psql -At -c 'SELECT doc::text FROM products'
+	printf '%s\n' "$output" >db.ndjson
+	same_as_truth db.ndjson mercury
+	readme_block '### PostgreSQL' 1 sql >query.sql
+	run psql -At -v ON_ERROR_STOP=1 -f query.sql
+	assert_success
+	assert_output "CREATE INDEX
+$(emu_ctl truth/mercury | jq -r 'select(.guid == "088cb997-86c4-a4d9-553b-4981b36b9b3c") | .name')"
+	# the fan-out: every type in parallel, then one COPY; the boxes each into a file
+	psql -q -c 'TRUNCATE products'
+	emu_ctl info | jq -r .box_id >boxes.txt
+	readme_block '### Fan-out with GNU parallel' 1 sh >fan.sh
+	run bash -e fan.sh
+	assert_success
+	run psql -At -c 'SELECT doc::text FROM products'
+	printf '%s\n' "$output" >db.ndjson
+	same_as_truth db.ndjson mercury
+	same_as_truth "out/$(cat boxes.txt).ndjson" diadoc-events
+}
