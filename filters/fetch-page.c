@@ -20,7 +20,8 @@
 #include "pagepull.h"
 
 static struct {
-	const char *user;	/* user:password for HTTP Basic, from --user-env */
+	const char *user;	/* user:password, from --user-env */
+	long httpauth;		/* --basic, --ntlm, --negotiate, --anyauth (0: Basic) */
 	const char *proxy, *noproxy;	/* --proxy, --noproxy; else libcurl reads the environment */
 	const char *proxy_user;	/* user:password for the proxy, from --proxy-user-env */
 	const char *method, *agent, *cacert, *netrc_file, *out_path, *meta_path, *soap_action;
@@ -46,7 +47,8 @@ static char *tmp_path;		/* the -o temporary, removed unless renamed */
 static void usage(FILE *f)
 {
 	fputs("usage: fetch-page [-kLnsv] [-A agent] [-d data] [-H header] [-m seconds] [-o file]\n"
-	      "                  [-X method] [--auth-hint text] [--cacert file] [--compressed]\n"
+	      "                  [-X method] [--anyauth] [--auth-hint text] [--basic] [--ntlm]\n"
+	      "                  [--negotiate] [--cacert file] [--compressed]\n"
 	      "                  [--connect-timeout seconds] [--expect-type type] [--form name=value]\n"
 	      "                  [--header-env name=var] [--max-retry-after seconds]\n"
 	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--noproxy list]\n"
@@ -316,10 +318,13 @@ static void setup(CURL *h)
 		curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_REQUIRED);
 	if (o.netrc_file)
 		curl_easy_setopt(h, CURLOPT_NETRC_FILE, o.netrc_file);
-	if (o.user) {
+	if (o.user)
 		curl_easy_setopt(h, CURLOPT_USERPWD, o.user);
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	}
+	else if (o.httpauth & CURLAUTH_NEGOTIATE)
+		curl_easy_setopt(h, CURLOPT_USERPWD, ":");	/* Kerberos: the caller's own ticket */
+	/* Several methods: libcurl asks the server first and takes the safest it offers.
+	 * NTLM and Negotiate authenticate the connection, which libcurl keeps alive. */
+	curl_easy_setopt(h, CURLOPT_HTTPAUTH, o.httpauth ? o.httpauth : (long)CURLAUTH_BASIC);
 	setup_proxy(h);
 	if (o.has_body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o.body.len);
@@ -452,10 +457,15 @@ enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_
        O_META_HEADER, O_META_OUT, O_NETRC_FILE, O_PROGRESS, O_QUERY, O_RETRY, O_RETRY_DELAY,
        O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_VARIABLE,
        O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION,
-       O_EXPECT_TYPE, O_NOPROXY, O_PROXY, O_PROXY_USER_ENV, O_AUTH_HINT };
+       O_EXPECT_TYPE, O_NOPROXY, O_PROXY, O_PROXY_USER_ENV, O_AUTH_HINT, O_ANYAUTH, O_BASIC,
+       O_NEGOTIATE, O_NTLM };
 
 static const struct option longopts[] = {
 	{ "user-agent", required_argument, 0, 'A' },
+	{ "anyauth", no_argument, 0, O_ANYAUTH },
+	{ "basic", no_argument, 0, O_BASIC },
+	{ "negotiate", no_argument, 0, O_NEGOTIATE },
+	{ "ntlm", no_argument, 0, O_NTLM },
 	{ "data", required_argument, 0, 'd' },
 	{ "header", required_argument, 0, 'H' },
 	{ "insecure", no_argument, 0, 'k' },
@@ -518,7 +528,9 @@ static void parse_args(int argc, char **argv)
 		case 's': o.silent = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'X': o.method = optarg; break;
+		case O_ANYAUTH: o.httpauth = (long)CURLAUTH_ANY; break;
 		case O_AUTH_HINT: o.auth_hint = optarg; break;
+		case O_BASIC: o.httpauth |= (long)CURLAUTH_BASIC; break;
 		case O_CACERT: o.cacert = optarg; break;
 		case O_COMPRESSED: o.compressed = 1; break;
 		case O_CONNECT_TIMEOUT: o.connect_timeout = parse_secs("--connect-timeout", optarg); break;
@@ -532,7 +544,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_META_OUT: o.meta_path = optarg; break;
 		case O_NETRC_FILE: o.netrc_file = optarg; o.netrc = 1; break;
+		case O_NEGOTIATE: o.httpauth |= (long)CURLAUTH_NEGOTIATE; break;
 		case O_NOPROXY: o.noproxy = optarg; break;
+		case O_NTLM: o.httpauth |= (long)CURLAUTH_NTLM; break;
 		case O_PROGRESS: o.progress = 1; break;
 		case O_PROXY: opt_proxy(optarg); break;
 		case O_PROXY_USER_ENV: proxy_user_env = optarg; break;

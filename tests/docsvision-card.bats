@@ -371,3 +371,26 @@ page1() {
 	assert_line --index 0 "docsvision-card: CursorRefreshCardData: fault soap:Server: Карточка 00000000-0000-0000-0000-0000000000ab не найдена"
 	assert_equal "$(requests docsvision CursorRefreshCardData)" 1
 }
+
+@test "docsvision-card: Windows authentication: NTLM with --auth any (the default) and ntlm; a wrong password is 69" {
+	reset 'docsvision_auth=ntlm&docsvision_records=300&docsvision_page_kb=4'
+	dv -q "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+	DOCSVISION_USER='DOMAIN\docsvision' dv -q --auth ntlm -P 3 "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+	assert_equal "$(emu_ctl info | jq -c '[.open_sessions, .open_cursors]')" '[[],[]]'
+	run dv --auth basic "$(card big)"
+	assert_failure 69
+	DOCSVISION_PASSWORD=wrong-pw-Secret run --separate-stderr dv "$(card big)"
+	assert_failure 69
+	assert_equal "$stderr" "fetch-page: $EMU/DocsVision/StorageServer/StorageServerService.asmx: HTTP 401 Unauthorized; body: Unauthorized
+docsvision-card: SessionLogin: failed (exit 69)"
+	reset 'docsvision_auth=basic&docsvision_records=300&docsvision_page_kb=4'
+	dv -q "$(card small)" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=small'
+	run dv -q --auth ntlm "$(card small)"
+	assert_failure 69
+	run dv --auth kerberos "$(card small)"
+	assert_failure 2
+	assert_line --index 0 "docsvision-card: --auth kerberos: basic, ntlm, negotiate or any"
+}

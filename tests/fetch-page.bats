@@ -253,6 +253,33 @@ teardown() {
 	assert_equal "$(grep -ci '^> Content-Type:' <<<"$stderr")" 1
 }
 
+@test "fetch-page: --ntlm, --anyauth, --basic: NTLMv2 on one kept-alive connection; the password nowhere" {
+	emu_ctl 'reset?docsvision_auth=ntlm' -X POST >/dev/null
+	local action='"http://schemas.docsvision.com/Platform/2009-02-03/StorageServer/CursorClose"' a
+	export DVC='EMULATOR\docsvision:dv-secret'
+	for a in --ntlm --anyauth '--basic --ntlm'; do
+		# shellcheck disable=SC2086
+		run --separate-stderr fetch-page -v $a --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
+		assert_success
+		assert_output --partial '<faultstring>Cursor not found</faultstring>'
+		# negotiate, challenge, authenticate: the last two on the one connection
+		# (several methods: first a request without credentials, to learn the server's)
+		assert_equal "$(grep -c '^< HTTP/1.1 401' <<<"$stderr")" "$([ "$a" = --ntlm ] && echo 1 || echo 2)"
+		assert_equal "$(grep -c '^\* Connected to' <<<"$stderr")" 1
+		refute_output --partial 'dv-secret'
+		[[ $stderr != *dv-secret* && $stderr != *TlRMTVNTUAAD* ]]
+	done
+	run --separate-stderr fetch-page --basic --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
+	assert_failure 69
+	export DVC='docsvision:wrong-Secret'
+	run --separate-stderr fetch-page -v --ntlm --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
+	assert_failure 69
+	assert_equal "$(tail -n 1 <<<"$stderr")" "fetch-page: $DV: HTTP 401 Unauthorized; body: Unauthorized"
+	[[ $stderr != *wrong-Secret* ]]
+	# the three that authenticated reached the service; 401s are not requests of the API
+	assert_equal "$(emu_ctl 'log?api=docsvision' | jq -s length)" 3
+}
+
 @test "fetch-page: --soap takes a Fault from a 500 whatever its Content-Type" {
 	run --separate-stderr fetch-page "$FXU/fault-html"
 	assert_failure 75

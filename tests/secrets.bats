@@ -128,6 +128,15 @@ run_pipeline() {
 	run_pipeline docsvision-card --base-url "$EMU" "$(card)"
 }
 
+@test "secrets: docsvision-card over NTLM: not in ps, stderr, progress, state or output; a wrong password neither" {
+	emu_ctl 'reset?records=0&docsvision_page_kb=4&latency=60&docsvision_auth=ntlm' -X POST >/dev/null
+	run_pipeline docsvision-card --base-url "$EMU" --auth ntlm "$(card)"
+	local wrong="wrong-$RANDOM-Secret"
+	watch docsvision-card env DOCSVISION_PASSWORD="$wrong" docsvision-card -q --base-url "$EMU" "$(card)"
+	[ "$status" -eq 69 ]
+	! grep -rF -e "$wrong" -e "$(printf '%s' "$DOCSVISION_USER:$wrong" | base64 -w0)" "$W"/docsvision-card.*
+}
+
 @test "secrets: a wrong password or token fails (69) without echoing it" {
 	emu_ctl 'reset?records=20' -X POST >/dev/null
 	local wrong="wrong-$RANDOM-Secret" name
