@@ -383,7 +383,7 @@ page1() {
 	assert_failure 69
 	DOCSVISION_PASSWORD=wrong-pw-Secret run --separate-stderr dv "$(card big)"
 	assert_failure 69
-	assert_equal "$stderr" "fetch-page: $EMU/DocsVision/StorageServer/StorageServerService.asmx: HTTP 401 Unauthorized; body: Unauthorized
+	assert_equal "$stderr" "fetch-page: $EMU/DocsVision/StorageServer/StorageServerService.asmx: HTTP 401 Unauthorized; body: Unauthorized; check DOCSVISION_USER and DOCSVISION_PASSWORD
 docsvision-card: SessionLogin: failed (exit 69)"
 	reset 'docsvision_auth=basic&docsvision_records=300&docsvision_page_kb=4'
 	dv -q "$(card small)" -o "$BATS_TEST_TMPDIR/out"

@@ -274,7 +274,7 @@ teardown() {
 	export DVC='docsvision:wrong-Secret'
 	run --separate-stderr fetch-page -v --ntlm --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
 	assert_failure 69
-	assert_equal "$(tail -n 1 <<<"$stderr")" "fetch-page: $DV: HTTP 401 Unauthorized; body: Unauthorized"
+	assert_equal "$(tail -n 1 <<<"$stderr")" "fetch-page: $DV: HTTP 401 Unauthorized; body: Unauthorized; check the credentials in DVC"
 	[[ $stderr != *wrong-Secret* ]]
 	# the three that authenticated reached the service; 401s are not requests of the API
 	assert_equal "$(emu_ctl 'log?api=docsvision' | jq -s length)" 3
