@@ -28,8 +28,9 @@ declare -gA KIND=(
 	[api_error]='kind=api_error&status=500'
 	[expire_handle]='kind=expire_handle'
 	[insert]='kind=insert&count=7'
+	[wrong_type]='kind=wrong_type'
 )
-KINDS="http-503 http-429 http-500 refuse close stall drip malformed truncated soap_fault api_error expire_handle insert"
+KINDS="http-503 http-429 http-500 refuse close stall drip malformed truncated soap_fault api_error expire_handle insert wrong_type"
 # the mode each kind runs in by default
 declare -gA MODE=([http-503]=persistent [http-429]=persistent [http-500]=persistent
 	[refuse]=persistent [close]=persistent [stall]=persistent [soap_fault]=persistent
