@@ -211,7 +211,7 @@ job_pids() {
 
 @test "fanout: a job killed on its host goes on from its state when the README's command is run again" {
 	# 20000 products: type 5 has 6000, six pages of 1000; a slow API keeps it running
-	emu_ctl 'reset?records=20000&latency=300' -X POST >/dev/null
+	emu_ctl 'reset?records=20000&latency=500' -X POST >/dev/null
 	readme_block 1 >fan.sh
 	touch start
 	setsid bash fan.sh >fan.out 2>fan.err &
