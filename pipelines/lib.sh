@@ -202,7 +202,7 @@ pp_auth_hint() {
 		else
 			PP_AUTH_HINT="check DIADOC_TOKEN (sent as Bearer; DIADOC_CLIENT_ID is not set)"
 		fi
-		PP_AUTH_HINT+=", and that they may read the box" ;;
+		PP_AUTH_HINT+=", and that these credentials may read the box" ;;
 	docsvision-card)
 		if [ -n "${DOCSVISION_USER:-}" ]; then
 			PP_AUTH_HINT="check DOCSVISION_USER and DOCSVISION_PASSWORD"

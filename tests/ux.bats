@@ -56,7 +56,7 @@ deps_of() {
 	run diadoc-events --base-url "$EMU" --box "$(emu_ctl info | jq -r .box_id)"
 	assert_failure 69
 	assert_line --index 0 --partial "HTTP 401 Unauthorized"
-	assert_line --index 0 --partial "; check DIADOC_CLIENT_ID and DIADOC_TOKEN, and that they may read the box"
+	assert_line --index 0 --partial "; check DIADOC_CLIENT_ID and DIADOC_TOKEN, and that these credentials may read the box"
 	refute_output --partial pb2ndjson
 	refute_output --partial wrong-tok-4f1
 	# Data Mill (fetch-page | json2ndjson | datamill-norm): a 404
