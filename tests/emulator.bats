@@ -457,6 +457,21 @@ soapenv:${n#*:} ${n%%:*} 1 1"
 	assert_output 'soap:Server Boom'
 }
 
+@test "emulator: docsvision: NTLM as IIS does it, checked with curl's own NTLMv2; sessions counted" {
+	emu_ctl 'reset?docsvision_auth=ntlm' -X POST >/dev/null
+	local url="$EMU/DocsVision/StorageServer/StorageServerService.asmx" body
+	body="<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><SessionLogin xmlns=\"$DVNS\"><baseName/></SessionLogin></soap:Body></soap:Envelope>"
+	run curl -sS -o /dev/null -w '%{http_code}' -u docsvision:dv-secret -H "SOAPAction: \"${DVNS}SessionLogin\"" --data-binary "$body" "$url"
+	assert_output 401
+	run curl -sS -o /dev/null -D - -u docsvision:dv-secret -H "SOAPAction: \"${DVNS}SessionLogin\"" --data-binary "$body" "$url"
+	assert_line --partial 'WWW-Authenticate: NTLM'
+	run curl -sS -o /dev/null -w '%{http_code}' --ntlm -u 'EMU\docsvision:dv-secret' -H "SOAPAction: \"${DVNS}SessionLogin\"" --data-binary "$body" "$url"
+	assert_output 200
+	run curl -sS -o /dev/null -w '%{http_code}' --ntlm -u docsvision:dv-Secret -H "SOAPAction: \"${DVNS}SessionLogin\"" --data-binary "$body" "$url"
+	assert_output 401
+	assert_equal "$(emu_ctl info | jq '.open_sessions | length')" 1
+}
+
 # --- generic faults
 
 @test "emulator: http fault: 503 and 429 with Retry-After in seconds and as an HTTP-date" {

@@ -269,8 +269,10 @@ teardown() {
 		refute_output --partial 'dv-secret'
 		[[ $stderr != *dv-secret* && $stderr != *TlRMTVNTUAAD* ]]
 	done
-	run --separate-stderr fetch-page --basic --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
-	assert_failure 69
+	for a in --basic --negotiate; do
+		run --separate-stderr fetch-page "$a" --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
+		assert_failure 69
+	done
 	export DVC='docsvision:wrong-Secret'
 	run --separate-stderr fetch-page -v --ntlm --user-env DVC --soap-action "$action" -d @"$FX/dv-close.xml" "$DV"
 	assert_failure 69
