@@ -25,6 +25,8 @@ static void out_check(void)
 
 void out_write(const void *p, size_t n)
 {
+	if (n == 0)	/* an empty message has no buffer yet: fwrite(NULL, …) is undefined */
+		return;
 	if (fwrite(p, 1, n, stdout) != n)
 		err(EXIT_IOERR, "<stdout>");
 	out_check();
