@@ -76,6 +76,22 @@ build/man/man7/%.7: man/%.7
 	@mkdir -p build/man/man7
 	@cp $< $@
 
+# fetch-page is two programs (fetch-keeper(1)): bin/fetch-page, a small client without
+# libcurl that hands the exchange to the run's connection keeper, and bin/fetch-keeper, the
+# keeper, which makes the exchange with filters/fetch-page.c — also, called as fetch-page,
+# for a client that no keeper serves.
+build/fetch-page-exchange.o: filters/fetch-page.c $(LIBHDR)
+	@mkdir -p build
+	$(CC) $(CFLAGS) -Dmain=fetch_page_main -c -o $@ $<
+
+bin/fetch-keeper: filters/fetch-keeper.c build/fetch-page-exchange.o build/libpagepull.a $(LIBHDR)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/fetch-page-exchange.o build/libpagepull.a $(LDLIBS)
+
+bin/fetch-page: filters/client/fetch-page.c build/libpagepull.a $(LIBHDR)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpagepull.a
+
 # The Diadoc schema: a FileDescriptorSet for pb2ndjson/ndjson2pb, Python modules for the emulator.
 build/diadoc.desc: $(PROTOS)
 	@mkdir -p build

@@ -52,7 +52,7 @@ static void usage(FILE *f)
 	      "                  [--connect-timeout seconds] [--expect-type type] [--form name=value]\n"
 	      "                  [--header-env name=var] [--max-retry-after seconds]\n"
 	      "                  [--meta-header name] [--meta-out file] [--netrc-file file] [--noproxy list]\n"
-	      "                  [--progress] [--proxy url] [--proxy-user-env var]\n"
+	      "                  [--no-keepalive] [--progress] [--proxy url] [--proxy-user-env var]\n"
 	      "                  [--query name=value] [--retry n] [--retry-delay seconds]\n"
 	      "                  [--retry-max-time seconds] [--soap] [--soap-action action]\n"
 	      "                  [--stall-time seconds] [--user-env var] [--variable spec]\n"
@@ -458,7 +458,7 @@ enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_
        O_RETRY_MAX_TIME, O_SOAP, O_SOAP_ACTION, O_STALL_TIME, O_USER_ENV, O_VARIABLE,
        O_EXPAND_DATA, O_EXPAND_HEADER, O_EXPAND_QUERY, O_EXPAND_URL, O_HELP, O_VERSION,
        O_EXPECT_TYPE, O_NOPROXY, O_PROXY, O_PROXY_USER_ENV, O_AUTH_HINT, O_ANYAUTH, O_BASIC,
-       O_NEGOTIATE, O_NTLM };
+       O_NEGOTIATE, O_NTLM, O_NO_KEEPALIVE };
 
 static const struct option longopts[] = {
 	{ "user-agent", required_argument, 0, 'A' },
@@ -504,6 +504,7 @@ static const struct option longopts[] = {
 	{ "expand-header", required_argument, 0, O_EXPAND_HEADER },
 	{ "expand-query", required_argument, 0, O_EXPAND_QUERY },
 	{ "expand-url", required_argument, 0, O_EXPAND_URL },
+	{ "no-keepalive", no_argument, 0, O_NO_KEEPALIVE },
 	{ "help", no_argument, 0, O_HELP },
 	{ "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 }
@@ -566,6 +567,7 @@ static void parse_args(int argc, char **argv)
 			free(o.expanded_url);
 			o.expanded_url = xstrdup(expand("--expand-url", optarg, &x));
 			break;
+		case O_NO_KEEPALIVE: break;	/* seen by the client: no keeper for this one */
 		case O_HELP: usage(stdout); break;
 		case O_VERSION: print_version(); exit(EXIT_OK);
 		default: usage(stderr);
@@ -691,7 +693,7 @@ int main(int argc, char **argv)
 		static char fbuf[1 << 16];
 		setvbuf(x.out, fbuf, _IOFBF, sizeof fbuf);
 	}
-	CURL *h = curl_easy_init();
+	CURL *h = http_handle();
 	if (!h)
 		errx(EXIT_IOERR, "cannot initialise libcurl");
 	setup(h);
@@ -706,6 +708,36 @@ int main(int argc, char **argv)
 	if (o.meta_path && write_meta(rc, attempts, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	buf_free(&m);
-	curl_easy_cleanup(h);
+	http_release(h);
 	return rc;
+}
+
+/* fetch-keeper runs main() once an exchange in one process: before each, the state of
+ * the last one goes (the first call keeps the state a fresh process starts with). */
+void fetch_page_reset(void)
+{
+	static __typeof__(o) fresh;
+	static int saved;
+	if (!saved++) {
+		fresh = o;
+		return;
+	}
+	curl_slist_free_all(o.headers);
+	if (o.form.p != o.body.p)
+		buf_free(&o.form);
+	if (o.body.p)
+		memset(o.body.p, 0, o.body.cap);	/* a request body may carry secrets */
+	buf_free(&o.body);
+	free(o.meta_headers);
+	free(o.url);
+	free(o.shown_url);
+	free(o.expanded_url);
+	o = fresh;
+	buf_free(&x.sniff);
+	buf_free(&x.errbody);
+	memset(&x, 0, sizeof x);
+	tmp_path = NULL;
+	optind = 0;
+	var_free();
+	redact_reset();
 }

@@ -41,7 +41,7 @@ static void usage(FILE *f, int status)
 		"                [--max-pages n] [--max-empty n] [--allow-short] [--end-on-fault name]\n"
 		"                [--retry-on-fault name] [--retry n] [--retry-delay seconds]\n"
 		"                [--state file] [--rate n] [--progress[=seconds]] [--spool-mem bytes]\n"
-		"                [--label text]\n"
+		"                [--label text] [--no-keepalive]\n"
 		"                [--] command [argument ...]\n"
 		"       paginate [options] --pipeline [--] command [argument ...] '|' command ...\n");
 	exit(status);
@@ -92,7 +92,7 @@ enum { O_PAGE_SIZE = 256, O_START_OFFSET, O_START_PAGE, O_START_TOKEN, O_TOKEN_F
        O_TOKEN_REPEATS, O_KEY_FIELD, O_DONE_FIELD, O_HAS_MORE, O_TOTAL_FIELD, O_TOTAL_IF,
        O_PAGE_COUNT, O_PAGE_COUNT_FIELD, O_MAX_PAGES, O_MAX_EMPTY, O_STRICT, O_END_FAULT,
        O_RETRY_FAULT, O_RETRY, O_RETRY_DELAY, O_STATE, O_RATE, O_PROGRESS, O_SPOOL_MEM,
-       O_PIPELINE, O_HELP, O_VERSION, O_ALLOW_SHORT, O_LABEL };
+       O_PIPELINE, O_HELP, O_VERSION, O_ALLOW_SHORT, O_LABEL, O_NO_KEEPALIVE };
 
 static int pipeline;	/* --pipeline: arguments that are exactly "|" separate stages */
 
@@ -129,6 +129,7 @@ static const struct option longopts[] = {
 	{ "spool-mem", required_argument, 0, O_SPOOL_MEM },
 	{ "pipeline", no_argument, 0, O_PIPELINE },
 	{ "label", required_argument, 0, O_LABEL },
+	{ "no-keepalive", no_argument, 0, O_NO_KEEPALIVE },
 	{ "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 }
 };
@@ -189,6 +190,7 @@ static void parse_opt(int c, const char *arg)
 		break;
 	case O_SPOOL_MEM: o.spool_mem = size_arg(arg); break;
 	case O_PIPELINE: pipeline = 1; break;
+	case O_NO_KEEPALIVE: setenv("PAGEPULL_NO_KEEPALIVE", "1", 1); break;
 	case O_LABEL:
 		/* One run of several (a pipeline's product types): every message of this one
 		 * says which, err(3)'s included, as "paginate: LABEL: …". */
@@ -261,5 +263,8 @@ int main(int argc, char *argv[])
 	check_opts();
 	split_stages(argv + optind);
 
-	return pager_run(&o);
+	keeper_start(o.parallel);	/* the run's connections, for its fetch-page pages */
+	int rc = pager_run(&o);
+	keeper_stop();
+	return rc;
 }

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@
 
 enum { W_NONE, W_OUT, W_SNIFF, W_ERR, W_BADTYPE };
 enum { Z_OFF, Z_RUN, Z_END, Z_BAD, Z_UNASKED };	/* x->zstate */
+
+int http_keep_handle, http_watch_fd = -1;
+static CURL *kept;	/* the keeper's handle, reused exchange after exchange */
 
 static double now(void)
 {
@@ -128,7 +132,8 @@ static size_t put(struct http_xfer *x, const char *p, size_t n)
 	if (n && fwrite(p, 1, n, x->out) != n) {
 		x->werr = errno ? errno : EIO;
 		if (x->werr == EPIPE && x->out == stdout) {	/* | head: end quietly */
-			signal(SIGPIPE, SIG_DFL);
+			if (!http_keep_handle)	/* a keeper's own handler tells the client */
+				signal(SIGPIPE, SIG_DFL);
 			raise(SIGPIPE);
 		}
 		return 0;
@@ -300,6 +305,9 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
 	struct http_xfer *x = ud;
 	double t = now();
+	struct pollfd w = { .fd = http_watch_fd, .events = POLLIN };
+	if (http_watch_fd >= 0 && poll(&w, 1, 0) == 1)
+		return 1;	/* the client hung up (or broke the protocol): nobody waits */
 	if (dlnow != x->seen) {
 		x->seen = dlnow;
 		x->seen_at = t;
@@ -328,11 +336,28 @@ void http_init(struct http_xfer *x)
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
-	if (x->progress || x->stall_time > 0) {
+	if (x->progress || x->stall_time > 0 || http_watch_fd >= 0) {
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	}
+}
+
+void *http_handle(void)
+{
+	if (!http_keep_handle)
+		return curl_easy_init();
+	if (kept)
+		curl_easy_reset(kept);	/* options go; connections, DNS, TLS sessions stay */
+	else
+		kept = curl_easy_init();
+	return kept;
+}
+
+void http_release(void *curl)
+{
+	if (curl != kept)
+		curl_easy_cleanup(curl);
 }
 
 void http_trace(void *curl)

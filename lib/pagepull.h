@@ -227,6 +227,7 @@ void jt_expected(struct jtok *t, const char *what) __attribute__((noreturn));
  * userinfo and fragment, credential-like query values (token, key, pass…) replaced. */
 int redact_is_secret_header(const char *name, size_t n);
 void redact_add_header(const char *name, size_t n);	/* one more secret header name */
+void redact_reset(void);		/* forget those (fetch-keeper, between exchanges) */
 void redact_line(struct buf *b, const char *s, size_t n);
 char *redact_url(const char *url);
 
@@ -276,8 +277,40 @@ double http_retry_after(struct http_xfer *x);	/* seconds, or -1 if none */
 /* Is TYPE a media range for --expect-type: type/subtype, a '*' subtype or type and subtype,
  * optionally after a '!'? */
 int http_expect_valid(const char *type);
+/* A handle for one exchange: a new one, or, in a keeper (http_keep_handle set), the same
+ * one reset, so that its connection, DNS and TLS session caches serve every exchange.
+ * In a keeper, http_watch_fd is the client's socket: its hang-up ends the transfer. */
+extern int http_keep_handle, http_watch_fd;
+void *http_handle(void);
+void http_release(void *curl);
 /* A Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */
 double retry_after_secs(const char *value, time_t now);
+
+/* fdpass.c: bytes and descriptors (SCM_RIGHTS, at most FDPASS_MAX a message) over a Unix
+ * stream socket. fdpass_send: 0 or -1; fdpass_recv reads exactly n bytes (0) or fails (-1),
+ * the descriptors received into fds (*nfds: room in, count out; NULL: none wanted). */
+#define FDPASS_MAX 8
+int fdpass_send(int sock, const void *p, size_t n, const int *fds, int nfds);
+int fdpass_recv(int sock, void *p, size_t n, int *fds, int *nfds);
+
+/* keeper.c: the connection keeper (fetch-keeper) — the request fetch-page sends over the
+ * socket named by PAGEPULL_KEEPER (this header, then argc argv strings and envc environment
+ * strings, each NUL-ended, with descriptors 0, 1, 2 and the working directory attached);
+ * the keeper answers 'A' when it takes the exchange, then 'X' and the exit status or 'K'
+ * and a signal number (int32, host order). keeper_call: 0 when a keeper served the exchange
+ * (*status set; a keeper lost after 'A' is EXIT_TEMPFAIL), -1 when none did (nothing was
+ * written: the caller makes the exchange itself). keeper_start/stop: paginate's keeper for
+ * the run (none when PAGEPULL_KEEPER is set already or PAGEPULL_NO_KEEPALIVE is). */
+#define KEEPER_MAGIC { 'P', 'P', 'K', '1' }
+#define KEEPER_REQ_MAX (64u << 20)
+struct keeper_req {
+	char magic[4];
+	uint32_t len, argc, envc, umask;
+};
+int keeper_disabled(void);
+int keeper_call(int argc, char **argv, int *status);
+void keeper_start(int parallel);
+void keeper_stop(void);
 
 /* The modules below serve paginate (the page driver). */
 struct cJSON;

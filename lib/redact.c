@@ -32,6 +32,12 @@ void redact_add_header(const char *name, size_t n)
 	extra[nextra++] = xstrndup(name, n);
 }
 
+void redact_reset(void)
+{
+	while (nextra)
+		free(extra[--nextra]);
+}
+
 /* The i-th secret header name, or NULL past the last. */
 static const char *secret_name(size_t i)
 {

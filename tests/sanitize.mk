@@ -24,5 +24,18 @@ build/asan/bin/%: filters/%.c build/asan/libpagepull.a $(LIBHDR)
 	@mkdir -p build/asan/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/asan/libpagepull.a $(LDLIBS)
 
+# fetch-page and fetch-keeper: two programs from three files (see the Makefile).
+build/asan/fetch-page-exchange.o: filters/fetch-page.c $(LIBHDR)
+	@mkdir -p build/asan
+	$(CC) $(CFLAGS) -Dmain=fetch_page_main -c -o $@ $<
+
+build/asan/bin/fetch-keeper: filters/fetch-keeper.c build/asan/fetch-page-exchange.o build/asan/libpagepull.a $(LIBHDR)
+	@mkdir -p build/asan/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/asan/fetch-page-exchange.o build/asan/libpagepull.a $(LDLIBS)
+
+build/asan/bin/fetch-page: filters/client/fetch-page.c build/asan/libpagepull.a $(LIBHDR)
+	@mkdir -p build/asan/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/asan/libpagepull.a
+
 .DEFAULT_GOAL := asan-all
 .PHONY: asan-all

@@ -1,0 +1,336 @@
+/*
+ * fetch-keeper — the connection keeper of a run (the ssh ControlMaster pattern): it
+ * listens on a Unix socket in a private directory and makes the exchanges that
+ * fetch-page clients hand it, each exactly as fetch-page would (filters/fetch-page.c's
+ * main, linked in), but on libcurl handles that live as long as the run, so that their
+ * connections, DNS answers, TLS sessions and loaded CA bundle serve every page. Up to
+ * -P workers, each one process with one handle, take exchanges from the socket in turn.
+ * A worker that ends (an exit deep in the exchange, a client's stdout gone) tells its
+ * client the status first and is replaced. Called as fetch-page, it is the exchange.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <curl/curl.h>
+#include <unistd.h>
+#include "pagepull.h"
+
+int fetch_page_main(int argc, char **argv);	/* filters/fetch-page.c */
+void fetch_page_reset(void);
+
+extern char **environ;
+
+#define WORKERS_MAX 64
+
+static int parallel = 1;
+static const char *sock_path;
+static pid_t workers[WORKERS_MAX];
+static volatile sig_atomic_t stopping;
+static int client = -1;		/* the socket of the exchange in progress */
+
+static void usage(FILE *f)
+{
+	fputs("usage: fetch-keeper [-P n] --socket path\n"
+	      "       fetch-keeper [-P n] [--] command [argument ...]\n", f);
+	exit(f == stderr ? EXIT_USAGE : EXIT_OK);
+}
+
+/* 'X' and an exit status, or 'K' and a signal; async-signal-safe. */
+static void reply(char kind, int32_t v)
+{
+	char r[5] = { kind };
+	memcpy(r + 1, &v, sizeof v);
+	if (client >= 0)
+		send(client, r, sizeof r, MSG_NOSIGNAL);
+	client = -1;
+}
+
+/* The client's stdout went away: fetch-page would have died of SIGPIPE, so it will. */
+static void on_sigpipe(int sig)
+{
+	reply('K', sig);
+	_exit(0);
+}
+
+/* An exit() in the middle of the exchange (a usage error, an output that cannot be
+ * created): its status goes to the client, and the worker ends with it. */
+static void on_exit_hook(int status, void *arg)
+{
+	if (client < 0)
+		return;
+	fflush(stdout);
+	reply('X', status);
+}
+
+static int read_request(int c, struct buf *b, int fds[4], struct keeper_req *h)
+{
+	static const char magic[4] = KEEPER_MAGIC;
+	int nfds = 4;
+	struct ucred cr;
+	socklen_t crlen = sizeof cr;
+	struct timeval tv = { .tv_sec = 10 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 || cr.uid != geteuid())
+		return -1;
+	int rc = fdpass_recv(c, h, sizeof *h, fds, &nfds);
+	if (rc == -1 || nfds != 4 || memcmp(h->magic, magic, 4) != 0 || h->len > KEEPER_REQ_MAX ||
+	    h->argc == 0 || (uint64_t)h->argc + h->envc > h->len) {
+		while (nfds > 0)
+			close(fds[--nfds]);
+		return -1;
+	}
+	buf_reset(b);
+	buf_grow(b, h->len + 1);
+	if (fdpass_recv(c, b->p, h->len, NULL, NULL) == -1)
+		return -1;
+	b->len = h->len;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+/* The request's strings as argv and environ arrays (NULL-ended), or -1 if they are not
+ * exactly argc + envc NUL-ended strings. */
+static int split(struct buf *b, const struct keeper_req *h, char ***argv, char ***env)
+{
+	static char **v;
+	size_t n = (size_t)h->argc + h->envc, k = 0;
+	v = xrealloc(v, (n + 2) * sizeof *v);
+	for (char *s = b->p, *end = b->p + b->len; s < end; s += strlen(s) + 1) {
+		if (k == n || !memchr(s, 0, (size_t)(end - s)))
+			return -1;
+		v[k < h->argc ? k : k + 1] = s;	/* a NULL between the two */
+		k++;
+	}
+	if (k != n || (b->len && b->p[b->len - 1]))
+		return -1;
+	v[h->argc] = NULL;
+	v[n + 1] = NULL;
+	*argv = v;
+	*env = v + h->argc + 1;
+	return 0;
+}
+
+/* One exchange: the client's descriptors become 0, 1 and 2, its directory, umask and
+ * environment ours, for fetch-page's main; then the keeper's own come back. */
+static void serve(int c, struct buf *b, int home, int errfd, int null)
+{
+	struct keeper_req h;
+	int fds[4];
+	char **argv, **env, **keeper_env = environ;
+	if (read_request(c, b, fds, &h) == -1)
+		return;
+	if (split(b, &h, &argv, &env) == -1 || send(c, "A", 1, MSG_NOSIGNAL) != 1) {
+		for (int i = 0; i < 4; i++)
+			close(fds[i]);
+		return;
+	}
+	struct timeval tv = { 0 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	client = http_watch_fd = c;
+	for (int i = 0; i < 3; i++) {
+		dup2(fds[i], i);
+		close(fds[i]);
+	}
+	stdin = fdopen(0, "r");
+	stdout = fdopen(1, "w");
+	if (!stdin || !stdout || fchdir(fds[3]) == -1)
+		exit(EXIT_IOERR);
+	close(fds[3]);
+	mode_t keeper_umask = umask((mode_t)h.umask & 0777);
+	environ = env;
+	fetch_page_reset();
+	int status = fetch_page_main((int)h.argc, argv);	/* closes stdout (fshut) */
+	fclose(stdin);
+	environ = keeper_env;
+	umask(keeper_umask);
+	if (fchdir(home) == -1)
+		exit(EXIT_IOERR);
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(errfd, 2);
+	http_watch_fd = -1;
+	reply('X', status);
+}
+
+static void worker(int lfd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, on_sigpipe);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	on_exit(on_exit_hook, NULL);
+	program_invocation_short_name = "fetch-page";	/* its messages are fetch-page's */
+	http_keep_handle = 1;
+	fetch_page_reset();	/* keeps the fresh state */
+	int home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), errfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);	/* above 2: 0 and 1 are open */
+	struct buf b = { 0 };
+	for (;;) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			_exit(EXIT_IOERR);
+		}
+		serve(c, &b, home, errfd, null);
+		client = -1;
+		close(c);
+	}
+}
+
+static void start_worker(int i, int lfd)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		worker(lfd);
+	workers[i] = pid;	/* -1 if fork failed: tried again on the next SIGCHLD */
+}
+
+static void on_stop(int sig) { stopping = 1; }
+static void on_child(int sig) { }
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		errx(EXIT_USAGE, "%s: too long for a socket name", path);
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t m = umask(077);
+	if (s == -1 || bind(s, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(s, 128) == -1)
+		err(EXIT_IOERR, "%s", path);
+	umask(m);
+	return s;
+}
+
+/* Serve until SIGTERM (or the parent's death): the workers, replaced when they end. */
+static int serve_socket(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return EXIT_OK;		/* the run ended before we began */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
+	signal(SIGHUP, on_stop);
+	signal(SIGCHLD, on_child);
+	signal(SIGPIPE, SIG_IGN);
+	int lfd = listen_at(sock_path);
+	int null = open("/dev/null", O_RDWR);
+	dup2(null, 0);
+	if (write(1, "ready\n", 6) != 6)
+		stopping = 1;
+	dup2(null, 1);
+	close(null);
+	for (int i = 0; i < parallel; i++)
+		start_worker(i, lfd);
+	while (!stopping) {
+		sigsuspend(&old);
+		pid_t pid;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			for (int i = 0; i < parallel; i++)
+				if (workers[i] == pid)
+					workers[i] = 0;
+		for (int i = 0; i < parallel && !stopping; i++)
+			if (workers[i] <= 0)
+				start_worker(i, lfd);
+	}
+	for (int i = 0; i < parallel; i++)
+		if (workers[i] > 0)
+			kill(workers[i], SIGTERM);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	unlink(sock_path);
+	char *dir = xstrdup(sock_path);
+	rmdir(dirname(dir));	/* the run's private directory, once empty */
+	free(dir);
+	return EXIT_OK;
+}
+
+/* fetch-keeper command…: like ssh-agent command, a keeper for as long as it runs. */
+static int run_command(char **cmd)
+{
+	keeper_start(parallel);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(cmd[0], cmd);
+		warn("%s", cmd[0]);
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	int wst = 0;
+	while (pid > 0 && waitpid(pid, &wst, 0) == -1 && errno == EINTR)
+		;
+	keeper_stop();
+	if (pid == -1)
+		err(EXIT_IOERR, "fork");
+	if (WIFSIGNALED(wst)) {
+		signal(WTERMSIG(wst), SIG_DFL);
+		raise(WTERMSIG(wst));
+		return 128 + WTERMSIG(wst);
+	}
+	return WEXITSTATUS(wst);
+}
+
+enum { O_SOCKET = 256, O_HELP, O_VERSION };
+static const struct option longopts[] = {
+	{ "parallel", required_argument, 0, 'P' },
+	{ "socket", required_argument, 0, O_SOCKET },
+	{ "help", no_argument, 0, O_HELP },
+	{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 }
+};
+
+int main(int argc, char **argv)
+{
+	const char *name = strrchr(argv[0], '/');
+	if (strcmp(name ? name + 1 : argv[0], "fetch-page") == 0)
+		return fetch_page_main(argc, argv);	/* no keeper served this one */
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, "+P:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			errno = 0;
+			parallel = (int)strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || parallel < 1 || parallel > WORKERS_MAX) {
+				warnx("-P %s: not a number from 1 to %d", optarg, WORKERS_MAX);
+				usage(stderr);
+			}
+			break;
+		case O_SOCKET: sock_path = optarg; break;
+		case O_HELP: usage(stdout); break;
+		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
+		default: usage(stderr);
+		}
+	}
+	if (!sock_path == (optind == argc)) {
+		warnx("%s", sock_path ? "--socket: not with a command" : "a command or --socket is needed");
+		usage(stderr);
+	}
+	if (!sock_path)
+		return run_command(argv + optind);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		errx(EXIT_IOERR, "cannot initialise libcurl");
+	return serve_socket();
+}
