@@ -33,14 +33,15 @@ extern char **environ;
 #define WORKERS_MAX 64
 
 static int parallel = 1;
-static const char *sock_path;
+static char sock_path[KEEPER_PATH_MAX];
+static int serve_mode;
 static pid_t workers[WORKERS_MAX];
 static volatile sig_atomic_t stopping;
 static int client = -1;		/* the socket of the exchange in progress */
 
 static void usage(FILE *f)
 {
-	fputs("usage: fetch-keeper [-P n] --socket path\n"
+	fputs("usage: fetch-keeper [-P n] --serve\n"
 	      "       fetch-keeper [-P n] [--] command [argument ...]\n", f);
 	exit(f == stderr ? EXIT_USAGE : EXIT_OK);
 }
@@ -204,26 +205,32 @@ static void start_worker(int i, int lfd)
 static void on_stop(int sig) { stopping = 1; }
 static void on_child(int sig) { }
 
+static void remove_socket(void)
+{
+	unlink(sock_path);
+	rmdir(dirname(sock_path));	/* the run's private directory, once empty */
+}
+
 static int listen_at(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sa.sun_path)
-		errx(EXIT_USAGE, "%s: too long for a socket name", path);
-	strcpy(sa.sun_path, path);
+	strcpy(sa.sun_path, path);	/* keeper_mkdir made it fit */
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	mode_t m = umask(077);
-	if (s == -1 || bind(s, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(s, 128) == -1)
-		err(EXIT_IOERR, "%s", path);
+	if (s == -1 || bind(s, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(s, 128) == -1) {
+		warn("%s", path);
+		remove_socket();
+		exit(EXIT_IOERR);
+	}
 	umask(m);
 	return s;
 }
 
-/* Serve until SIGTERM (or the parent's death): the workers, replaced when they end. */
+/* Serve until SIGTERM (or the parent's death): the workers, replaced when they end.
+ * The directory is made only once the parent's death would end us, so that a run
+ * killed at any instant leaves none behind. */
 static int serve_socket(void)
 {
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		return EXIT_OK;		/* the run ended before we began */
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
@@ -236,11 +243,19 @@ static int serve_socket(void)
 	signal(SIGHUP, on_stop);
 	signal(SIGCHLD, on_child);
 	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return EXIT_OK;		/* the run ended before we began */
+	if (keeper_mkdir(sock_path) == -1)
+		err(EXIT_IOERR, "cannot make a private directory for the socket");
 	int lfd = listen_at(sock_path);
 	int null = open("/dev/null", O_RDWR);
 	dup2(null, 0);
-	if (write(1, "ready\n", 6) != 6)
+	struct buf line = { 0 };
+	buf_addf(&line, "%s\n", sock_path);
+	if (write(1, line.p, line.len) != (ssize_t)line.len)
 		stopping = 1;
+	buf_free(&line);
 	dup2(null, 1);
 	close(null);
 	for (int i = 0; i < parallel; i++)
@@ -261,10 +276,7 @@ static int serve_socket(void)
 			kill(workers[i], SIGTERM);
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
-	unlink(sock_path);
-	char *dir = xstrdup(sock_path);
-	rmdir(dirname(dir));	/* the run's private directory, once empty */
-	free(dir);
+	remove_socket();
 	return EXIT_OK;
 }
 
@@ -292,10 +304,10 @@ static int run_command(char **cmd)
 	return WEXITSTATUS(wst);
 }
 
-enum { O_SOCKET = 256, O_HELP, O_VERSION };
+enum { O_SERVE = 256, O_HELP, O_VERSION };
 static const struct option longopts[] = {
 	{ "parallel", required_argument, 0, 'P' },
-	{ "socket", required_argument, 0, O_SOCKET },
+	{ "serve", no_argument, 0, O_SERVE },
 	{ "help", no_argument, 0, O_HELP },
 	{ "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 }
@@ -318,17 +330,17 @@ int main(int argc, char **argv)
 				usage(stderr);
 			}
 			break;
-		case O_SOCKET: sock_path = optarg; break;
+		case O_SERVE: serve_mode = 1; break;
 		case O_HELP: usage(stdout); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
 		default: usage(stderr);
 		}
 	}
-	if (!sock_path == (optind == argc)) {
-		warnx("%s", sock_path ? "--socket: not with a command" : "a command or --socket is needed");
+	if (!serve_mode == (optind == argc)) {
+		warnx("%s", serve_mode ? "--serve: not with a command" : "a command or --serve is needed");
 		usage(stderr);
 	}
-	if (!sock_path)
+	if (!serve_mode)
 		return run_command(argv + optind);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		errx(EXIT_IOERR, "cannot initialise libcurl");

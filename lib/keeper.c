@@ -146,7 +146,7 @@ int keeper_call(int argc, char **argv, int *status)
 
 /* paginate's keeper: its pid and private directory while it runs. */
 static pid_t keeper_pid = -1;
-static char keeper_dir[96], keeper_sock[104];	/* within sockaddr_un's 108 */
+static char keeper_sock[KEEPER_PATH_MAX];
 
 /* fetch-keeper beside this program (the build tree, an install), else from PATH. */
 static void exec_keeper(char *const argv[])
@@ -166,7 +166,9 @@ static void exec_keeper(char *const argv[])
 	_exit(127);
 }
 
-static int make_dir(void)
+/* A private directory (mkdtemp: 0700) for a keeper's socket "S": in XDG_RUNTIME_DIR, else
+ * TMPDIR, else /tmp. sock gets the socket's path; 0, or -1 if it would not fit a socket name. */
+int keeper_mkdir(char sock[KEEPER_PATH_MAX])
 {
 	const char *base = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
@@ -174,27 +176,22 @@ static int make_dir(void)
 		base = getenv("TMPDIR");
 	if (!base || !*base)
 		base = "/tmp";
-	if (snprintf(keeper_dir, sizeof keeper_dir, "%s/pagepull-keeper.XXXXXX", base) >= (int)sizeof keeper_dir ||
-	    !mkdtemp(keeper_dir))	/* mkdtemp: mode 0700, ours alone */
+	if (snprintf(sock, KEEPER_PATH_MAX, "%s/pagepull-keeper.XXXXXX", base) >= KEEPER_PATH_MAX - 2 ||
+	    !mkdtemp(sock))
 		return -1;
-	memcpy(keeper_sock, keeper_dir, sizeof keeper_dir);
-	strcat(keeper_sock, "/S");
+	strcat(sock, "/S");
 	return 0;
 }
 
 void keeper_start(int parallel)
 {
 	const char *named = getenv("PAGEPULL_KEEPER");
-	if ((named && *named) || keeper_disabled() || make_dir() == -1)
-		return;
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		rmdir(keeper_dir);
+	if ((named && *named) || keeper_disabled() || pipe2(p, O_CLOEXEC) == -1)
 		return;
-	}
 	char n[16];
 	snprintf(n, sizeof n, "%d", parallel < 1 ? 1 : parallel);
-	char *argv[] = { "fetch-keeper", "-P", n, "--socket", keeper_sock, NULL };
+	char *argv[] = { "fetch-keeper", "-P", n, "--serve", NULL };
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);	/* the terminal's ^C goes to paginate, which ends us */
@@ -202,22 +199,23 @@ void keeper_start(int parallel)
 		exec_keeper(argv);
 	}
 	close(p[1]);
-	char line[8] = "";
-	ssize_t r = pid > 0 ? read(p[0], line, sizeof line - 1) : -1;
+	ssize_t r = 0, k;
+	while (pid > 0 && r < KEEPER_PATH_MAX && (k = read(p[0], keeper_sock + r, (size_t)(KEEPER_PATH_MAX - r))) > 0)
+		r += k;
 	close(p[0]);
-	if (r != 6 || memcmp(line, "ready\n", 6) != 0) {	/* no keeper: pages connect alone */
+	if (r < 4 || r >= KEEPER_PATH_MAX || keeper_sock[r - 1] != '\n') {	/* none: pages connect alone */
 		if (pid > 0) {
 			kill(pid, SIGTERM);
 			waitpid(pid, NULL, 0);
 		}
-		unlink(keeper_sock);
-		rmdir(keeper_dir);
 		return;
 	}
+	keeper_sock[r - 1] = 0;
 	keeper_pid = pid;
 	setenv("PAGEPULL_KEEPER", keeper_sock, 1);
 }
 
+/* The keeper removes its socket and directory itself; after a kill -9 we do. */
 void keeper_stop(void)
 {
 	if (keeper_pid <= 0)
@@ -227,6 +225,8 @@ void keeper_stop(void)
 		;
 	keeper_pid = -1;
 	unlink(keeper_sock);
-	rmdir(keeper_dir);
+	char *slash = strrchr(keeper_sock, '/');
+	*slash = 0;
+	rmdir(keeper_sock);
 	unsetenv("PAGEPULL_KEEPER");
 }

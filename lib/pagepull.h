@@ -300,15 +300,18 @@ int fdpass_recv(int sock, void *p, size_t n, int *fds, int *nfds);
  * and a signal number (int32, host order). keeper_call: 0 when a keeper served the exchange
  * (*status set; a keeper lost after 'A' is EXIT_TEMPFAIL), -1 when none did (nothing was
  * written: the caller makes the exchange itself). keeper_start/stop: paginate's keeper for
- * the run (none when PAGEPULL_KEEPER is set already or PAGEPULL_NO_KEEPALIVE is). */
+ * the run (none when PAGEPULL_KEEPER is set already or PAGEPULL_NO_KEEPALIVE is): a
+ * fetch-keeper --serve, which makes its private directory and prints the socket's path. */
 #define KEEPER_MAGIC { 'P', 'P', 'K', '1' }
 #define KEEPER_REQ_MAX (64u << 20)
+#define KEEPER_PATH_MAX 108	/* sockaddr_un's sun_path */
 struct keeper_req {
 	char magic[4];
 	uint32_t len, argc, envc, umask;
 };
 int keeper_disabled(void);
 int keeper_call(int argc, char **argv, int *status);
+int keeper_mkdir(char sock[KEEPER_PATH_MAX]);
 void keeper_start(int parallel);
 void keeper_stop(void);
 

@@ -19,6 +19,8 @@ def options(argv):
                                 description='Local stand-in for the five pagepull APIs (see README.md).')
     a = p.add_argument
     a('--port', type=int, default=0, help='port on 127.0.0.1 (default: chosen by the OS)')
+    a('--bind', default='127.0.0.1', metavar='ADDR',
+      help='IPv4 address to listen on (default 127.0.0.1); the certificate names it too')
     a('--seed', type=int, default=1, help='dataset seed (default 1)')
     a('--records', type=int, default=2500, help='records per API (default 2500)')
     for api in ('mercury', 'datamill', 'diadoc-events', 'diadoc-packet', 'docsvision'):
@@ -82,14 +84,15 @@ def options(argv):
     return args
 
 
-def make_cert(path):
-    """A fresh self-signed certificate for 127.0.0.1/localhost; the key stays in a temp dir."""
+def make_cert(path, addr='127.0.0.1'):
+    """A fresh self-signed certificate for 127.0.0.1/localhost (and addr); the key stays in a temp dir."""
     d = tempfile.mkdtemp(prefix='pagepull-emu-')
     atexit.register(shutil.rmtree, d, True)
     key = os.path.join(d, 'key.pem')
     subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
                     '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
-                    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+                    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost' +
+                    (',IP:' + addr if addr != '127.0.0.1' else ''),
                     '-keyout', key, '-out', path], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return key
@@ -104,19 +107,19 @@ def main(argv):
     if args.tls or args.tls_cert:
         cert = args.tls_cert or os.path.join(tempfile.mkdtemp(prefix='pagepull-emu-'), 'cert.pem')
         try:
-            ctx = tls_context(cert, make_cert(cert))
+            ctx = tls_context(cert, make_cert(cert, args.bind))
         except (OSError, subprocess.CalledProcessError) as e:
             print('emulator: tls: %s' % e, file=sys.stderr)
             return 1
         if not args.tls_cert:
             print('emulator: certificate in %s' % cert, file=sys.stderr)
     try:
-        lst = Listener(emu, args.port, ctx)
+        lst = Listener(emu, args.port, ctx, args.bind)
     except OSError as e:
         print('emulator: listen: %s' % e, file=sys.stderr)
         return 1
     emu.listener = lst
-    emu.base_url = '%s://127.0.0.1:%d' % ('https' if ctx else 'http', lst.port)
+    emu.base_url = '%s://%s:%d' % ('https' if ctx else 'http', args.bind, lst.port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

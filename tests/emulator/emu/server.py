@@ -22,8 +22,9 @@ from .state import ROUTES
 
 
 class Listener:
-    def __init__(self, emu, port, ssl_ctx=None):
+    def __init__(self, emu, port, ssl_ctx=None, addr='127.0.0.1'):
         self.emu = emu
+        self.addr = addr
         self.port = port
         self.ssl_ctx = ssl_ctx
         self.sock = None
@@ -37,7 +38,7 @@ class Listener:
     def _bind(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(('127.0.0.1', self.port))
+        s.bind((self.addr, self.port))
         s.listen(256)
         self.port = s.getsockname()[1]
         self.sock = s
@@ -285,6 +286,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         e = {'n': n, 'api': api, 'method': req.method, 'path': req.path, 'op': req.op,
              'params': params, 'status': status, 'fault': rule.kind if rule else None,
              'records': records, 'conn': self.conn_no}
+        if self.listener.ssl_ctx:       # a full handshake, or a resumed TLS session
+            e['tls'] = 'resumed' if getattr(self.request, 'session_reused', False) else 'full'
         self.emu.record(e)
 
     def head(self, resp, length):
