@@ -316,8 +316,10 @@ static const struct option longopts[] = {
 int main(int argc, char **argv)
 {
 	const char *name = strrchr(argv[0], '/');
-	if (strcmp(name ? name + 1 : argv[0], "fetch-page") == 0)
+	if (strcmp(name ? name + 1 : argv[0], "fetch-page") == 0) {
+		prctl(PR_SET_NAME, "fetch-page");	/* for ps -C, pgrep, top */
 		return fetch_page_main(argc, argv);	/* no keeper served this one */
+	}
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "+P:", longopts, NULL)) != -1) {

@@ -29,8 +29,9 @@ declare -gA KIND=(
 	[expire_handle]='kind=expire_handle'
 	[insert]='kind=insert&count=7'
 	[wrong_type]='kind=wrong_type'
+	[keeper-kill]='kind=drip&bytes_per_sec=4000'
 )
-KINDS="http-503 http-429 http-500 refuse close stall drip malformed truncated soap_fault api_error expire_handle insert wrong_type"
+KINDS="http-503 http-429 http-500 refuse close stall drip malformed truncated soap_fault api_error expire_handle insert wrong_type keeper-kill"
 # the mode each kind runs in by default
 declare -gA MODE=([http-503]=persistent [http-429]=persistent [http-500]=persistent
 	[refuse]=persistent [close]=persistent [stall]=persistent [soap_fault]=persistent
@@ -38,6 +39,21 @@ declare -gA MODE=([http-503]=persistent [http-429]=persistent [http-500]=persist
 # the kinds each API can be given (faults.py KINDS)
 declare -gA ONLY=([soap_fault]="mercury docsvision" [api_error]="diadoc-events diadoc-packet datamill"
 	[expire_handle]=datamill [insert]=mercury)
+
+# keeper-kill is no emulator fault: the run's connection keeper (fetch-keeper) is killed
+# with -9 while its 2nd request drips; that page fails (75) and is retried, and later pages
+# make their own connections (or use a new keeper).
+kill_keeper_in_flight() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(emu_ctl faults | jq '[.[].fired] | add // 0')" -gt 0 ] && break
+		sleep 0.05
+	done
+	local pids
+	pids=$(our_keepers)
+	[ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+	echo "$pids" | grep -c . >"$BATS_TEST_TMPDIR/killed"
+}
 
 # The control API shares the port that `refuse` closes: its calls wait for it to come back.
 emu_ctl() {
@@ -132,9 +148,19 @@ cell() {
 	st="$BATS_TEST_TMPDIR/$p.$k.$mode.state" out="$BATS_TEST_TMPDIR/$p.$k.$mode.out"
 	rm -f "$st"* "$out"
 	rc=0
+	local killer=
+	if [ "$k" = keeper-kill ]; then
+		export KEEPER_MARK="$BATS_TEST_TMPDIR/$p"
+		kill_keeper_in_flight &
+		killer=$!
+	fi
 	pipe "$p" --state "$st" -o "$out" 2>"$BATS_TEST_TMPDIR/err" || rc=$?
 	local fired
 	fired=$(emu_ctl faults | jq '[.[].fired] | add // 0')
+	if [ -n "$killer" ]; then
+		wait "$killer"
+		fired="$(cat "$BATS_TEST_TMPDIR/killed")k"	# keeper processes killed
+	fi
 	if [ "$rc" -eq 0 ]; then
 		if exact "$out" "$p"; then
 			verdict="exact"

@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# fetch-keeper, the run's connection keeper: paginate starts one, fetch-page hands it the
+# exchange over a private Unix socket, and the pages of a run share connections (counted
+# in the emulator's log). Nothing else may change: outputs, exit statuses and messages
+# are fetch-page's own; no keeper (or a dead one) means direct exchanges; a keeper killed
+# with -9 mid-run costs no record; the socket directory is private and goes with the run.
+load helpers
+load fixtures/pipelines/common
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	emu_start --records 0 --mercury-records 200
+}
+
+teardown_file() {
+	emu_stop
+}
+
+setup() {
+	export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret MC=mercury:mercury-secret
+	export MERCURY="$EMU/platform/services/2.0/ProductService"
+	unset PAGEPULL_KEEPER PAGEPULL_NO_KEEPALIVE
+	emu_ctl reset -X POST >/dev/null
+	cd "$BATS_TEST_TMPDIR"
+	# the keepers of this test's runs are found by this mark in their environment
+	export KEEPER_MARK=$BATS_TEST_TMPDIR
+	mkdir -p t && export TMPDIR=$BATS_TEST_TMPDIR/t
+}
+
+# The distinct connections the emulator's log shows since the last reset.
+connections() { emu_ctl log | jq -s '[.[].conn] | unique | length'; }
+
+mercury() { mercury-products --base-url "$EMU" --type 5 --count 10 -q "$@"; }
+
+@test "fetch-keeper: --help prints the synopsis on stdout; no command is a usage error (2)" {
+	run -0 fetch-keeper --help
+	assert_line --index 0 "usage: fetch-keeper [-P n] --serve"
+	run -2 fetch-keeper
+	assert_line --index 0 "fetch-keeper: a command or --serve is needed"
+	run -2 fetch-keeper -P 0 true
+	assert_line --index 0 "fetch-keeper: -P 0: not a number from 1 to 64"
+	run -2 fetch-keeper --serve true
+	assert_line --index 0 "fetch-keeper: --serve: not with a command"
+}
+
+@test "fetch-keeper: fetch-page links no libcurl; a keeper's exchange needs none in the client" {
+	run -0 ldd "$(command -v fetch-page)"
+	refute_output --partial libcurl
+	run -0 ldd "$(command -v fetch-keeper)"
+	assert_output --partial libcurl
+}
+
+@test "fetch-keeper: a paginate run makes one connection for all its pages; --no-keepalive one a page" {
+	mercury -o kept
+	[ "$(count kept)" -eq 60 ]
+	same_as_truth kept 'mercury?productType=5'
+	requests=$(emu_ctl log | jq -s length)
+	[ "$requests" -ge 6 ]
+	[ "$(connections)" -eq 1 ]
+	emu_ctl reset -X POST >/dev/null
+	PAGEPULL_NO_KEEPALIVE=1 mercury -o alone
+	cmp kept alone
+	[ "$(connections)" -eq "$requests" ]
+	emu_ctl reset -X POST >/dev/null
+	paginate --no-keepalive -s offset --page-size 1 --max-pages 2 -q -- \
+		sh -c 'fetch-page -s "$MERCURY" -d x; echo "{\"i\":$PAGE_INDEX}"' >/dev/null
+	[ "$(connections)" -eq 2 ]
+}
+
+@test "fetch-keeper: -P 4 pages share at most 4 connections, in page order" {
+	PAGEPULL_NO_KEEPALIVE=1 mercury -o seq
+	emu_ctl reset -X POST >/dev/null
+	mercury -P 4 -o par
+	cmp par seq
+	run connections
+	[ "$output" -ge 1 ] && [ "$output" -le 4 ]
+}
+
+@test "fetch-keeper: -v says a connection was reused" {
+	fetch-keeper -- sh -c 'for i in 1 2; do fetch-page -v -s --user-env MC -d x "$MERCURY" >/dev/null; done; :' 2>err
+	run grep -c '^\* Re-using existing connection' err
+	assert_output 1
+	[ "$(connections)" -eq 1 ]
+}
+
+# same ARGS…: fetch-page ARGS served by a keeper and alone: the same status, stdout, stderr.
+same() {
+	local a=0 k=0
+	PAGEPULL_NO_KEEPALIVE=1 fetch-page "$@" >alone.out 2>alone.err </dev/null || a=$?
+	fetch-keeper -- fetch-page "$@" >kept.out 2>kept.err </dev/null || k=$?
+	[ "$a" -eq "$k" ] || fail "exit $a alone, $k with a keeper: fetch-page $*"
+	cmp alone.out kept.out || fail "stdout differs: fetch-page $*"
+	diff alone.err kept.err || fail "stderr differs: fetch-page $*"
+	echo "$k"
+}
+
+@test "fetch-keeper: statuses, stdout, stderr and -o through a keeper are fetch-page's own" {
+	printf '<x/>' >body
+	run -0 same --user-env MC --soap-action GetProductByTypeList -d @body "$MERCURY"
+	assert_output 0
+	run -0 same --user-env MC -d @- "$MERCURY"
+	assert_output 0
+	run -0 same "$EMU/no/such/page"
+	assert_output 69
+	run -0 same -d x "$MERCURY"
+	assert_output 69
+	run -0 same --bogus "$MERCURY"
+	assert_output 2
+	run -0 same --user-env NO_SUCH_VARIABLE "$MERCURY"
+	assert_output 2
+	run -0 same -o "sub/dir/out" "$EMU/no/such/page"
+	assert_output 74
+	run -0 same -o got --user-env MC -d @body "$MERCURY"
+	assert_output 0
+	[ -s got ] && [ "$(ls -A | grep -c '^\.got')" -eq 0 ]
+	fault 'api=mercury&kind=http&status=503&on=1,2'
+	run -0 same -s --retry 0 --user-env MC -d @body "$MERCURY"
+	assert_output 75
+	emu_ctl faults -X DELETE >/dev/null
+	fault 'api=mercury&kind=http&status=503&on=1,3'
+	run -0 same --retry 1 --retry-delay 0 --user-env MC -d @body "$MERCURY"
+	assert_output 0
+}
+
+@test "fetch-keeper: | head ends a served fetch-page quietly, as SIGPIPE would end it alone" {
+	emu_ctl "reset?mercury_records=3000" -X POST >/dev/null
+	[ "$(fetch-page "$EMU/_emulator/truth/mercury" | wc -c)" -gt 200000 ]
+	run -0 fetch-keeper -- bash -c 'fetch-page --max-time 5 "$EMU/_emulator/truth/mercury" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"'
+	assert_output 141
+	run -0 bash -c 'PAGEPULL_NO_KEEPALIVE=1 fetch-page --max-time 5 "$EMU/_emulator/truth/mercury" | head -c 10 >/dev/null; echo "${PIPESTATUS[0]}"'
+	assert_output 141
+}
+
+@test "fetch-keeper: the socket directory is private (0700), its only entry the socket, gone after the run" {
+	run -0 paginate -q -s offset --max-pages 1 -- sh -c \
+		'd=${PAGEPULL_KEEPER%/S}; printf "{\"mode\":\"%s\",\"entries\":\"%s\",\"dir\":\"%s\"}\n" "$(stat -c %a "$d")" "$(ls -A "$d")" "$d"'
+	assert_output --partial '{"mode":"700","entries":"S","dir":"'"$TMPDIR/pagepull-keeper."
+	dir=$(jq -r .dir <<<"$output")
+	[ ! -e "$dir" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	[ -z "$(our_keepers)" ]
+}
+
+@test "fetch-keeper: no keeper where PAGEPULL_KEEPER points: fetch-page makes the exchange itself" {
+	PAGEPULL_KEEPER=$BATS_TEST_TMPDIR/none/S run -0 fetch-page --user-env MC -d x "$MERCURY"
+	PAGEPULL_KEEPER=$BATS_TEST_TMPDIR/none/S run -69 fetch-page "$EMU/no/such/page"
+	assert_output "fetch-page: $EMU/no/such/page: HTTP 404 Not Found; body: Not Found: /no/such/page"
+}
+
+@test "fetch-keeper: a page command without fetch-page is not affected; nor is a nested paginate" {
+	run -0 paginate -q -s offset --max-pages 1 -- sh -c 'echo "{\"k\":\"${PAGEPULL_KEEPER:+set}\"}"'
+	assert_output '{"k":"set"}'
+	run -0 paginate -q --no-keepalive -s offset --max-pages 1 -- sh -c 'echo "{\"k\":\"${PAGEPULL_KEEPER:+set}\"}"'
+	assert_output '{"k":""}'
+	# a paginate inside a run that has a keeper uses that one
+	run -0 fetch-keeper -- sh -c 'outer=$PAGEPULL_KEEPER; paginate -q -s offset --max-pages 1 -- \
+		sh -c "[ \"\$PAGEPULL_KEEPER\" = \"$outer\" ] && echo \"{}\""'
+	assert_output '{}'
+}
+
+@test "fetch-keeper: its command line and directory hold no secret" {
+	paginate -s offset --max-pages 1 -- sh -c 'ps -o args= -p $(pgrep -d, -x fetch-keeper) | sort -u >"$0"; ls -A "${PAGEPULL_KEEPER%/S}" >>"$0"; echo "{}"' "$PWD/seen" >/dev/null
+	grep -qx 'fetch-keeper -P 1 --serve' seen
+	run grep -c . seen
+	refute_output 0
+	run grep -v -e '^fetch-keeper -P [0-9]* --serve$' -e '^S$' seen
+	assert_output ''
+}
+
+@test "fetch-keeper: kill -9 of the keeper at seeded instants mid-run: every record exactly once" {
+	emu_ctl "reset?mercury_records=300" -X POST >/dev/null
+	fault 'api=mercury&kind=drip&bytes_per_sec=40000'
+	RANDOM=17
+	for trial in 1 2 3 4; do
+		rm -f out
+		mercury --count 25 -o out --retry-delay 0.1 2>err &
+		pid=$!
+		sleep "0.$((RANDOM % 6 + 2))"
+		killed=$(our_keepers)
+		[ -z "$killed" ] || kill -9 $killed
+		wait "$pid" || fail "trial $trial: exit $? ($(tail -n 2 err))"
+		same_as_truth out 'mercury?productType=5'
+		[ -z "$killed" ] || grep -q 'the connection keeper ended mid-exchange\|retry' err ||
+			[ "$trial" -gt 1 ] || true
+	done
+	[ -z "$(our_keepers)" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+}
