@@ -322,7 +322,7 @@ int main(int argc, char **argv)
 	}
 	int c;
 	char *end;
-	while ((c = getopt_long(argc, argv, "+P:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hP:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			errno = 0;
@@ -333,6 +333,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case O_SERVE: serve_mode = 1; break;
+		case 'h':
 		case O_HELP: usage(stdout); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
 		default: usage(stderr);

@@ -733,9 +733,7 @@ void fetch_page_reset(void)
 	free(o.shown_url);
 	free(o.expanded_url);
 	o = fresh;
-	buf_free(&x.sniff);
-	buf_free(&x.errbody);
-	memset(&x, 0, sizeof x);
+	http_free(&x);
 	tmp_path = NULL;
 	optind = 0;
 	var_free();

@@ -23,7 +23,9 @@
 #define NUL_MARK '\xff'
 
 static const char usage_text[] =
-"usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]\n";
+"usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]\n"
+"       ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--variable spec]...\n"
+"                 --expand-json json\n";
 
 static const char *fname = "<stdin>";
 static long lineno;
@@ -369,6 +371,17 @@ static void message(const struct pb_msg *m, const cJSON *obj, struct buf *o, int
 	free(oneof);
 }
 
+/* --variable NAME@FILE: the file ("-": stdin) or a usage error. */
+static FILE *open_input(const char *name)
+{
+	if (strcmp(name, "-") == 0)
+		return stdin;
+	FILE *f = fopen(name, "rb");
+	if (!f)
+		err(EXIT_USAGE, "%s", name);
+	return f;
+}
+
 static void usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
@@ -402,24 +415,44 @@ static int line(char *s, size_t n, const struct pb_msg *top, struct buf *msg)
 
 int main(int argc, char **argv)
 {
-	enum { O_DELIM = 256, O_HELP, O_VERSION };
+	enum { O_DELIM = 256, O_HELP, O_VERSION, O_VARIABLE, O_EXPAND_JSON };
 	static const struct option lopts[] = {
 		{ "descriptor-set", required_argument, NULL, 'd' },
 		{ "type", required_argument, NULL, 't' },
 		{ "unbuffered", no_argument, NULL, 'u' },
 		{ "delimited", no_argument, NULL, O_DELIM },
+		{ "variable", required_argument, NULL, O_VARIABLE },
+		{ "expand-json", required_argument, NULL, O_EXPAND_JSON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	const char *desc = NULL, *type = NULL;
-	int c, delimited = 0;
+	const char *desc = NULL, *type = NULL, *why;
+	struct buf expanded = { 0 };
+	int c, delimited = 0, have_json = 0;
 	while ((c = getopt_long(argc, argv, "d:ht:u", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': desc = optarg; break;
 		case 't': type = optarg; break;
 		case 'u': out_unbuffered = 1; break;
 		case O_DELIM: delimited = 1; break;
+		case O_VARIABLE:
+			if (var_set(optarg, open_input, &why) == -1) {
+				const char *name = optarg + (optarg[0] == '%');
+				warnx("--variable: %.*s: %s", (int)strcspn(name, "=@"), name, why);
+				usage(EXIT_USAGE);
+			}
+			break;
+		case O_EXPAND_JSON:
+			if (have_json++) {
+				warnx("--expand-json: only one message");
+				usage(EXIT_USAGE);
+			}
+			if (var_expand(optarg, &expanded, &why) == -1) {
+				warnx("--expand-json: %s", why);
+				usage(EXIT_USAGE);
+			}
+			break;
 		case 'h':
 		case O_HELP: usage(0); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
@@ -430,11 +463,25 @@ int main(int argc, char **argv)
 		warnx("-d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required");
 	else if (argc - optind > 1)
 		warnx("%s: unexpected argument (one input file at most)", argv[optind + 1]);
-	if (!desc || !type || argc - optind > 1)
+	else if (have_json && (argc > optind || delimited))
+		warnx("--expand-json: not with an input file or --delimited");
+	if (!desc || !type || argc - optind > 1 || (have_json && (argc > optind || delimited)))
 		usage(EXIT_USAGE);
+	var_free();
 	static struct pb_schema schema;
 	const struct pb_msg *top = pb_load_type(&schema, desc, type);
 	struct linereader lr = { .f = stdin };
+	if (have_json) {	/* the one message, from the command line: stdin is not read */
+		fname = "--expand-json";
+		lineno = 1;
+		buf_addc(&expanded, '\0');
+		expanded.len--;
+		if (!line(expanded.p, expanded.len, top, &scratch[0]))
+			fail("no message");
+		out_init();
+		out_write(scratch[0].p, scratch[0].len);
+		return fshut(stdout, "<stdout>");
+	}
 	if (optind < argc && strcmp(argv[optind], "-")) {
 		fname = argv[optind];
 		if (!(lr.f = fopen(fname, "r")))

@@ -360,6 +360,17 @@ void http_release(void *curl)
 		curl_easy_cleanup(curl);
 }
 
+void http_free(struct http_xfer *x)
+{
+	buf_free(&x->sniff);
+	buf_free(&x->errbody);
+	if (x->z) {
+		inflateEnd(x->z);
+		free(x->z);
+	}
+	memset(x, 0, sizeof *x);
+}
+
 void http_trace(void *curl)
 {
 	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);

@@ -283,6 +283,7 @@ int http_expect_valid(const char *type);
 extern int http_keep_handle, http_watch_fd;
 void *http_handle(void);
 void http_release(void *curl);
+void http_free(struct http_xfer *x);	/* its buffers and inflater; zeroed */
 /* A Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */
 double retry_after_secs(const char *value, time_t now);
 

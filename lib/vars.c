@@ -5,6 +5,8 @@
  * A page command can then build its request from the page's environment (PAGE_OFFSET,
  * PAGE_TOKEN …) without a shell. Semantics follow curl: an unknown name expands to
  * nothing, `\{{` is a literal `{{`, and content holding a NUL byte must be encoded.
+ * One function is ours: `jsonval`, the content as a quoted JSON string, or `null` when
+ * it is empty (a request field that the first page leaves out).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -120,6 +122,12 @@ static int apply(const char *fn, size_t n, struct buf *in, struct buf *tmp, cons
 		json_str(tmp, in->p ? in->p : "", in->len);
 		memmove(tmp->p, tmp->p + 1, tmp->len - 2);	/* curl leaves the quotes out */
 		tmp->len -= 2;
+	} else if (is_fn(fn, n, "jsonval")) {
+		/* not curl's: a whole JSON value, so that an empty variable leaves a field unset */
+		if (in->len)
+			json_str(tmp, in->p, in->len);
+		else
+			buf_adds(tmp, "null");
 	} else if (is_fn(fn, n, "url")) {
 		static const char hex[] = "0123456789ABCDEF";
 		for (size_t i = 0; i < in->len; i++) {
@@ -140,7 +148,7 @@ static int apply(const char *fn, size_t n, struct buf *in, struct buf *tmp, cons
 			return -1;
 		}
 	} else {
-		*why = "unknown function (trim, json, url, b64, 64dec)";
+		*why = "unknown function (trim, json, jsonval, url, b64, 64dec)";
 		return -1;
 	}
 	struct buf t = *in;
@@ -172,7 +180,7 @@ static size_t expansion(const char *s, struct buf *out, const char **why, int *f
 		if (apply(s + i + 1, f, &val, &tmp, why) == -1)
 			*failed = 1;
 		encoded = is_fn(s + i + 1, f, "json") || is_fn(s + i + 1, f, "url") ||
-			  is_fn(s + i + 1, f, "b64");
+			  is_fn(s + i + 1, f, "b64") || is_fn(s + i + 1, f, "jsonval");
 		i += 1 + f;
 	}
 	if (!*failed && !encoded && val.len && memchr(val.p, 0, val.len)) {

@@ -33,7 +33,9 @@ err() {
 @test "ndjson2pb: --help prints the usage on stdout" {
 	run --separate-stderr ndjson2pb --help
 	assert_success
-	assert_output "usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]"
+	assert_output "usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]
+       ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--variable spec]...
+                 --expand-json json"
 	assert_equal "$stderr" ""
 }
 
@@ -47,7 +49,9 @@ err() {
 	run --separate-stderr ndjson2pb -d "$PAGEPULL_DESC"
 	assert_failure 2
 	assert_equal "$stderr" "ndjson2pb: -d DESCRIPTOR_SET and -t MESSAGE_TYPE are both required
-usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]"
+usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]
+       ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--variable spec]...
+                 --expand-json json"
 	run --separate-stderr ndjson2pb -d "$PAGEPULL_DESC" -t "$RQ" --records x
 	assert_failure 2
 	run --separate-stderr ndjson2pb -d "$PAGEPULL_DESC" -t Nope
@@ -242,4 +246,26 @@ usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]"
 	assert_success
 	assert_output 34
 	assert_equal "$stderr" ""
+}
+
+@test "ndjson2pb: --expand-json puts PAGE_TOKEN into the message without a shell; empty leaves the field unset" {
+	D=$PAGEPULL_DESC
+	printf '%s\n' '{"Filter":{"SortDirection":"Ascending"},"AfterIndexKey":"YWJj"}' | ndjson2pb -d "$D" -t "$RQ" >want
+	PAGE_TOKEN=YWJj ndjson2pb -d "$D" -t "$RQ" --variable %PAGE_TOKEN= \
+		--expand-json '{"Filter":{"SortDirection":"Ascending"},"AfterIndexKey":{{PAGE_TOKEN:jsonval}}}' </dev/null >got
+	cmp want got
+	printf '%s\n' '{"Filter":{"SortDirection":"Ascending"}}' | ndjson2pb -d "$D" -t "$RQ" >want
+	PAGE_TOKEN= ndjson2pb -d "$D" -t "$RQ" --variable %PAGE_TOKEN= \
+		--expand-json '{"Filter":{"SortDirection":"Ascending"},"AfterIndexKey":{{PAGE_TOKEN:jsonval}}}' >got
+	cmp want got
+	# a token with quotes or backslashes stays one JSON string
+	run -1 env PAGE_TOKEN='a"b\c' ndjson2pb -d "$D" -t "$RQ" --variable %PAGE_TOKEN \
+		--expand-json '{"Filter":{"SortDirection":"Ascending"},"AfterIndexKey":{{PAGE_TOKEN:jsonval}}}'
+	assert_output 'ndjson2pb: --expand-json:1: field AfterIndexKey: not base64: "a"b\c"'
+	run -2 ndjson2pb -d "$D" -t "$RQ" --expand-json '{}' file
+	assert_line --index 0 'ndjson2pb: --expand-json: not with an input file or --delimited'
+	run -2 ndjson2pb -d "$D" -t "$RQ" --expand-json '{{X:nope}}'
+	assert_line --index 0 'ndjson2pb: --expand-json: unknown function (trim, json, jsonval, url, b64, 64dec)'
+	run -2 ndjson2pb -d "$D" -t "$RQ" --variable %NO_SUCH_VARIABLE_HERE --expand-json '{}'
+	assert_line --index 0 --partial 'ndjson2pb: --variable: NO_SUCH_VARIABLE_HERE: '
 }
