@@ -490,7 +490,7 @@ YSBiJiLDvA=='
 	[[ "$stderr" != *s3cret* ]]
 	run --separate-stderr fetch-page --variable 'x=1' --expand-data '{{x:upper}}' "$FXU/echo"
 	assert_failure 2
-	[[ "$stderr" == "fetch-page: --expand-data: unknown function (trim, json, url, b64, 64dec)"* ]]
+	[[ "$stderr" == "fetch-page: --expand-data: unknown function (trim, json, jsonval, url, b64, 64dec)"* ]]
 	printf 'a\0b' >nul.bin
 	run --separate-stderr fetch-page --variable 'z@nul.bin' --expand-data '{{z}}' "$FXU/echo"
 	assert_failure 2
