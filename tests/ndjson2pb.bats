@@ -249,6 +249,7 @@ usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]
 }
 
 @test "ndjson2pb: --expand-json puts PAGE_TOKEN into the message without a shell; empty leaves the field unset" {
+	cd "$BATS_TEST_TMPDIR"
 	D=$PAGEPULL_DESC
 	printf '%s\n' '{"Filter":{"SortDirection":"Ascending"},"AfterIndexKey":"YWJj"}' | ndjson2pb -d "$D" -t "$RQ" >want
 	PAGE_TOKEN=YWJj ndjson2pb -d "$D" -t "$RQ" --variable %PAGE_TOKEN= \
