@@ -345,6 +345,10 @@ page1() {
 	assert_equal "$(emu_ctl info | jq -c '[.open_sessions, .open_cursors]')" '[[],[]]'
 	run dv --first-read-page x "$(card big)"
 	assert_failure 2
+	# --max-pages stops before the end on purpose: no RowCount to reach
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	dv -q --max-pages 2 "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+	assert_equal "$(jq -r .Number "$BATS_TEST_TMPDIR/out" | tail -n 1)" "$(count "$BATS_TEST_TMPDIR/out")"
 }
 
 @test "docsvision-card: faults told by code and detail, not words: a Russian server's permanent fault is not retried" {
