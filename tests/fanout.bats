@@ -146,6 +146,23 @@ job_pids() {
 	find /proc/[0-9]*/cwd -maxdepth 0 -lname "$1" 2>/dev/null | cut -d/ -f3
 }
 
+# freeze DIR: stops (SIGSTOP) every process that works in DIR, again until no new one
+# appears (a stopped paginate starts no page command), and prints their pids. Stopped, none
+# of them ends or forks before the test has looked at it and killed it.
+freeze() {
+	local all=" " new p
+	while :; do
+		new=""
+		for p in $(job_pids "$1"); do
+			[[ $all == *" $p "* ]] || new="$new $p"
+		done
+		[ -n "$new" ] || break
+		kill -STOP $new 2>/dev/null || true
+		all="$all${new# } "
+	done
+	echo $all
+}
+
 @test "fanout: the README's multi-host mercury-products over all types: every product once, jobs on both hosts" {
 	readme_block 1 >fan.sh
 	grep -qF 'parallel --slf hosts.txt --wd ... --transferfile type{} --return type{} --cleanup' fan.sh
@@ -215,7 +232,7 @@ job_pids() {
 	readme_block 1 >fan.sh
 	touch start
 	setsid bash fan.sh >fan.out 2>fan.err &
-	local pid=$! i run="" wd host pids
+	local pid=$! i run="" wd host pids p
 	echo "$pid" >"$BATS_TEST_TMPDIR/session.pid"
 	for i in $(seq 1 1200); do
 		[ $((i % 4)) -ne 0 ] || ps -eo args >>ps.log
@@ -229,10 +246,13 @@ job_pids() {
 	done
 	[ -n "$run" ] || { cat fan.err >&2; false; }
 	wd=${run%/type5/state.run*}
-	pids=$(job_pids "$wd")
+	pids=$(freeze "$wd")
 	[ -n "$pids" ]
-	host=$(host_of "${pids%%$'\n'*}")
-	kill -9 $pids 2>/dev/null || true	# (a fetch-page may have ended meanwhile)
+	for p in $pids; do
+		host=$(host_of "$p")
+		[ "$host" = unknown ] || break
+	done
+	kill -9 $pids 2>/dev/null || true	# (one may have ended before it was stopped)
 	[[ $host == h[12] ]]
 	echo "killed the type 5 job on $host: pids $(echo $pids)" >&2
 	local st=0
