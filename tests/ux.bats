@@ -218,9 +218,15 @@ paginate: product type 7: stop: offset 1 reached the total 1; 1 page, 1 record" 
 	run --separate-stderr paginate --label 'part 2' -s cursor --token-field t -- sh -c 'echo "{\"a\":1}"'
 	assert_success
 	[ "$stderr" = "paginate: part 2: stop: no t; 1 page, 1 record" ] || fail "$stderr"
-	paginate -s cursor --token-field t -- sh -c 'sleep 30' 2>"$BATS_TEST_TMPDIR/err" &
-	local pid=$!
-	sleep 0.5
+	# the signal once the page command runs (paginate's handlers are set by then): sent
+	# earlier, it would find bash's SIG_IGN of a background job, or no handler yet
+	paginate -s cursor --token-field t -- sh -c ': >"$0"; sleep 30' "$BATS_TEST_TMPDIR/page" \
+		2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$! i
+	for i in $(seq 1 600); do
+		[ -e "$BATS_TEST_TMPDIR/page" ] && break
+		sleep 0.05
+	done
 	kill -INT "$pid"
 	local st=0
 	wait "$pid" || st=$?
