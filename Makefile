@@ -21,6 +21,9 @@ DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-de
        python3 python3-protobuf curl jq bc ca-certificates
 DEBS_TEST = bats bats-support bats-assert libxml2-utils expat xml2 xmlstarlet yq mandoc \
        groff-base time procps openssl busybox
+# man -w finds build/man (ux.bats); col turns mandoc's page into text (help vs man page):
+# neither is in a minimal Debian.
+DEBS_TEST += man-db bsdextrautils
 # Hardening (issue 9): the sanitizer build and the fuzzers use clang's runtimes; valgrind.
 DEBS_TEST += clang libclang-rt-14-dev valgrind strace
 # The README's recipes run for real (issue 18): DuckDB from npm (tests/load-duckdb.bats), a

@@ -46,3 +46,28 @@ load helpers
 	assert_success
 	assert_output --partial 'name: "GetDocflowEventsResponse"'
 }
+
+# The programs the suites, the demo and the pipelines run that a minimal Debian 12 (its
+# "required" packages) lacks. Each must come from a package that `make deps-test` installs:
+# one of DEBS or DEBS_TEST, or one of their dependencies. (PostgreSQL is left out:
+# load-postgres.bats installs it itself, as it needs a server of its own.)
+PROGRAMS='bats col man mandoc groff xmllint xmlstarlet xml2 yq xmlwf busybox parallel rsync
+	/usr/sbin/sshd ssh ssh-keygen tinyproxy node npm jq curl python3 bc strace valgrind clang
+	openssl ps pgrep /usr/bin/time perl protoc protoc-c pkg-config cc make'
+
+@test "foundation: every program the tests run comes from a package make deps-test installs" {
+	local debs closure p path pkg
+	debs=$(make -s -n -p -C "$ROOT" 2>/dev/null | sed -n 's/^DEBS\(_TEST\)\{0,1\} = //p')
+	[ -n "$debs" ]
+	closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances $debs | grep -v '^ ' | sort -u)
+	for p in $PROGRAMS; do
+		path=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$p") || fail "$p: not installed"
+		path=$(readlink -f "$path")
+		# (merged /usr: dpkg may know the file by its /bin or /sbin name)
+		pkg=$(dpkg -S "$path" "${path#/usr}" 2>/dev/null | grep -v "^diversion " | head -n 1 | cut -d: -f1 | cut -d, -f1)
+		[ -n "$pkg" ] || fail "$p: no package owns $(readlink -f "$path")"
+		[ "$(dpkg-query -W -f='${Priority}' "$pkg")" = required ] && continue
+		grep -qxF "$pkg" <<<"$closure" || fail "$p: its package $pkg is not in DEBS or DEBS_TEST"
+	done
+}
