@@ -2,7 +2,10 @@
 # readme: the README's worked examples, taken from README.md as they are printed, run against
 # `make emulator` (tests/emulator/run --banner) with its printed export lines in place of
 # the examples' own: the one substitution the README documents.
+# Also the recipe for another paginated API, against a stand-in for api.example
+# (tests/fixtures/items-api.py), its URL the one substitution.
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	local out="$BATS_FILE_TMPDIR/banner" i
@@ -69,4 +72,62 @@ extract() {
 	[ "$(wc -l <products-5.ndjson)" -eq 750 ]
 	[ "$(wc -l <card.ndjson)" -eq 120 ]
 	[ -s january.ndjson ] && [ -s young.ndjson ]
+}
+
+# recipe: the ```sh block of the README's "Another paginated API, from the filters alone".
+recipe() {
+	awk '/^### Another paginated API/ { on = 1; next }
+		on && /^##/ { exit }
+		on && /^```sh$/ { inblock = 1; next }
+		inblock && /^```$/ { exit }
+		inblock { print }' "$ROOT/README.md"
+}
+
+teardown() {
+	[ -f "$BATS_TEST_TMPDIR/api.pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/api.pid")" 2>/dev/null
+	return 0
+}
+
+@test "readme: the recipe for another paginated API runs as printed against a stand-in; a misspelt --records or --total-field is exit 1" {
+	cd "$BATS_TEST_TMPDIR"
+	python3 "$ROOT/tests/fixtures/items-api.py" 1234 items-token >api.url 2>api.err &
+	echo $! >api.pid
+	local i url
+	for i in $(seq 1 200); do
+		[ -s api.url ] && break
+		sleep 0.05
+	done
+	url=$(head -n 1 api.url)
+	[ -n "$url" ] || { cat api.err >&2; false; }
+	# the one substitution: the stand-in's URL for api.example's
+	recipe >recipe.sh
+	grep -qF -- "--expand-url 'https://api.example/v1/items?offset={{PAGE_OFFSET}}&limit={{PAGE_SIZE}}'" recipe.sh
+	sed "s|https://api\.example/|$url/|" recipe.sh >run.sh
+	export MY_TOKEN=items-token
+	run --separate-stderr bash -eo pipefail run.sh
+	assert_success
+	assert_equal "${#lines[@]}" 1234
+	assert_equal "$stderr" "paginate: stop: offset 1234 reached the total 1234; 7 pages, 1234 records"
+	curl -fsS "$url/v1/truth" >truth.ndjson
+	cmp items.ndjson truth.ndjson
+	# the mistakes the README names: no records against a total of 1234, and a total field
+	# that no page carries; each is exit 1, never 0
+	sed 's/--records \.items /--records .itemz /' run.sh >typo.sh
+	! cmp -s run.sh typo.sh
+	rm -f items.ndjson items.state*
+	run --separate-stderr bash -eo pipefail typo.sh
+	assert_failure 1
+	[[ $stderr == *"paginate: incomplete: 0 records, but the declared total is 1234"* ]] || fail "$stderr"
+	sed 's/--total-field total /--total-field totl /' run.sh >typo.sh
+	! cmp -s run.sh typo.sh
+	rm -f items.ndjson items.state*
+	run --separate-stderr bash -eo pipefail typo.sh
+	assert_failure 1
+	[[ $stderr == *"paginate: incomplete: no page declared --total-field totl"* ]] || fail "$stderr"
+	# --allow-short, for an API whose totals are estimates: a warning, exit 0
+	sed 's/--records \.items /--records .itemz /; s/^paginate /paginate --allow-short /' run.sh >typo.sh
+	rm -f items.ndjson items.state*
+	run --separate-stderr bash -eo pipefail typo.sh
+	assert_success
+	[[ $stderr == *"paginate: warning: 0 records, but the declared total is 1234 (--allow-short)"* ]] || fail "$stderr"
 }
