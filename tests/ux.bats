@@ -194,6 +194,25 @@ deps_of() {
 	assert_output --partial '(‘2024-01-31’, midnight UTC) or a date and time'
 }
 
+@test "ux: a pipeline whose reader goes away (| head) exits 141 without a word, as the tables say" {
+	emu_start --records 2500	# each run's output is well over a pipe's 64 KiB
+	export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret
+	export DIADOC_CLIENT_ID=pagepull-demo DIADOC_TOKEN=diadoc-secret-token
+	export DOCSVISION_USER=docsvision DOCSVISION_PASSWORD=dv-secret
+	local box packet card p
+	box=$(emu_ctl info | jq -r .box_id)
+	packet=$(emu_ctl info | jq -r '.packets[] | select(.name == "big") | .id')
+	card=$(emu_ctl info | jq -r '.cards[] | select(.name == "big") | .id')
+	for p in "mercury-products --base-url $EMU --type 5" "mercury-products --base-url $EMU --type 5 --type 1" \
+		"datamill-cursor --base-url $EMU/datamill" "diadoc-events --base-url $EMU --box $box" \
+		"diadoc-packet --base-url $EMU --box $box --packet $packet" "docsvision-card --base-url $EMU $card"; do
+		run bash -c "$p 2>'$BATS_TEST_TMPDIR/err' | head -c 10 >/dev/null; echo \${PIPESTATUS[0]}"
+		assert_output 141
+		run cat "$BATS_TEST_TMPDIR/err"
+		assert_output ''
+	done
+}
+
 # --- 7. progress and stop lines -----------------------------------------------------------------
 
 @test "ux: a run over several product types says which type each stop line is about; singulars" {
