@@ -32,7 +32,7 @@ de() {
 	assert_line --index 0 "diadoc-events: --api-version 3: not 2 or 5"
 }
 
-@test "diadoc-events: a box id that is not a GUID is a usage error before any request" {
+@test "diadoc-events: a box, counteragent or department id that is not a GUID is a usage error before any request" {
 	reset records=10
 	local b
 	for b in "${BOX//-/}" "${BOX//-/}@diadoc.ru" "{$BOX}" my-box-id; do
@@ -43,6 +43,9 @@ de() {
 	run de --counteragent abc@diadoc.ru
 	assert_failure 2
 	assert_line --index 0 "diadoc-events: --counteragent abc@diadoc.ru: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	run de --department Бухгалтерия
+	assert_failure 2
+	assert_line --index 0 "diadoc-events: --department Бухгалтерия: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 	[ "$(requests diadoc-events)" -eq 0 ]
 	run de -q --box "${BOX^^}" -o "$BATS_TEST_TMPDIR/out"
 	assert_success

@@ -240,6 +240,24 @@ logins() {
 	assert_equal "$(requests docsvision)" 0
 }
 
+@test "docsvision-card: a DOCSVISION_SESSION that is not a GUID and a --records path xml2ndjson refuses are exit 2 before any request" {
+	reset ''
+	local sid
+	sid=$(emu_ctl info | jq -r .session_id)
+	DOCSVISION_SESSION=my-session run --separate-stderr dv "$(card small)"
+	assert_failure 2
+	assert_equal "$stderr" "docsvision-card: DOCSVISION_SESSION is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	DOCSVISION_SESSION="$sid" run dv --records '/RowData//' "$(card small)"
+	assert_failure 2
+	assert_line --index 0 "docsvision-card: --records /RowData//: empty step"
+	DOCSVISION_SESSION="$sid" run dv --records '/*/@Title' "$(card small)"
+	assert_failure 2
+	assert_equal "$(requests docsvision)" 0
+	# the session in braces and upper case, as a GUID may be written
+	DOCSVISION_SESSION="{${sid^^}}" dv -q "$(card small)" >"$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=small'
+}
+
 # same_as_truth_attrs FILE TRUTH: as same_as_truth, for rows whose fields are attributes (a
 # null field is no attribute at all).
 same_as_truth_attrs() {
