@@ -103,10 +103,20 @@ packet() {
 	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$(packet medium)"
 }
 
-@test "diadoc-packet: an unknown packet is a 404: exit 69" {
+@test "diadoc-packet: an unknown packet is a 404: exit 69; the emulator's packet names are no ids" {
 	run dp --packet 00000000-0000-0000-0000-00000000beef
 	assert_failure 69
 	assert_output --partial "HTTP 404"
+	# the service knows packets by id only: the emulator's names (info, truth) are not ids
+	run dp --packet hundred
+	assert_failure 69
+	assert_output --partial "HTTP 404 Not Found; X-Diadoc-ErrorCode: Http.NotFound; body: Packet hundred not found"
+	run dp -q --packet " $(packet one)"
+	assert_failure 69
+	local id
+	id=$(packet one)
+	dp -q --packet "${id^^}" -o "$BATS_TEST_TMPDIR/out"
+	same_as_truth "$BATS_TEST_TMPDIR/out" "diadoc-packet?packetId=$id"
 }
 
 @test "diadoc-packet: kill -9, then --state resumes exactly" {

@@ -652,3 +652,25 @@ soapenv:${n#*:} ${n%%:*} 1 1"
 	[ "$(ps -o rss= -p "$pid")" -lt 150000 ]
 	kill "$pid"; wait "$pid" || true
 }
+
+@test "emulator: CONFORMANCE.md has every option that shapes an API's answers in that API's section, and in no other" {
+	# Dataset sizes, credentials and aliases shape no behaviour of the service: left out.
+	python3 - "$ROOT/tests/emulator/README.md" "$ROOT/tests/emulator/CONFORMANCE.md" <<'PY'
+import re, sys
+readme, conf = (open(f, encoding='utf-8').read() for f in sys.argv[1:])
+rows = [l.split('|')[1] for l in readme.split('\n') if l.startswith('| `--')]
+opts = sorted({o for cell in rows for o in re.findall(r'--(?:docsvision|diadoc|datamill|mercury)-[a-z-]+', cell)
+               if not re.search(r'-(records|user|password|client-id|token|no-auth)$', o)})
+api = {'docsvision': 'DocsVision', 'diadoc': 'Diadoc', 'datamill': 'Data Mill', 'mercury': 'Mercury'}
+sections = re.split(r'^## ', conf, flags=re.M)[1:]
+bad = []
+for o in opts:
+    name = api[o.split('-')[2]]
+    for s in sections:
+        mine = s.startswith(name)
+        if mine != (o in s) and (not mine or not any(o in t for t in sections if t.startswith(name))):
+            bad.append('%s: %s section %s' % (o, s.split('\n')[0], 'lacks it' if mine else 'names it'))
+print('\n'.join(bad))
+sys.exit(1 if bad or not opts else 0)
+PY
+}

@@ -355,9 +355,11 @@ class Diadoc:
     def _doc_bytes(self, pk, pos, version):
         return self.document(pk, pos, version).SerializeToString()
 
-    def packet_index(self, pid):
+    def packet_index(self, pid, by_name=False):
+        """The packet whose id is pid (any letter case); by_name (truth, control) also takes
+        its name. The method takes the id only: the service knows no names of ours."""
         for k, (i, name, size) in enumerate(self.packets):
-            if pid.strip().lower() in (i.lower(), name):
+            if pid.lower() == i.lower() or (by_name and pid.strip() == name):
                 return k
         return None
 
@@ -600,7 +602,7 @@ class Packets(_Method):
         dd = self.dd
         dd.check_box(q.get('boxId'))
         pid = q.get('packetId')
-        pk = dd.packet_index(pid or '')
+        pk = dd.packet_index(pid or '', by_name=True)
         if pk is None:
             raise ValueError('packetId: unknown packet %r' % pid)
         version = truth_version(q)
