@@ -339,6 +339,24 @@ page1() {
 	assert_output '{"page":1,"data":"<Data><item F=\"v\"/></Data>"}'
 }
 
+@test "docsvision-card: no rows from a root with attributes or text is exit 1 too; only an empty root is an empty page" {
+	local p=$BATS_TEST_TMPDIR/payload x
+	for x in '<Data count="3"/>' '<row Title="t"/>' '<Data>row text</Data>'; do
+		printf '%s' "$x" >"$p"
+		run -1 page1 "$p"
+		assert_output "docsvision-card: page 1: the payload has data but no records at /*/row: name the rows with --records PATH, or see the payload with --raw"
+	done
+	for x in '<rows/>' '<RowData xmlns="urn:x">  </RowData>' '<rows><!-- none --></rows>'; do
+		printf '%s' "$x" >"$p"
+		run -0 page1 "$p"
+		assert_output ''
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/counts/1")" 0
+	done
+	printf '<row Title="t"/>' >"$p"
+	run -0 page1 "$p" PP_RECORDS=/row
+	assert_output '{"Title":"t"}'
+}
+
 @test "docsvision-card: --first-read-page: RowCount against the rows read, so a wrong page base fails loudly" {
 	reset 'docsvision_records=300&docsvision_page_kb=4'
 	local p
