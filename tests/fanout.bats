@@ -141,6 +141,23 @@ host_of() {
 	echo unknown
 }
 
+# run_args PID: the argv of every process of the run: PID (the run's session leader), the two
+# hosts' sshd and their descendants. Not the rest of the machine: another suite's
+# `curl -u mercury:mercury-secret`, run meanwhile, is not ours.
+run_args() {
+	ps -eo pid=,ppid=,args= | awk -v roots="$1 $(cat "$FAN/h1/daemon.pid") $(cat "$FAN/h2/daemon.pid")" '
+		BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+		{ pid[NR] = $1; ppid[NR] = $2; sub(/^ *[0-9]+ +[0-9]+ /, ""); args[NR] = $0 }
+		END {
+			do {
+				grew = 0
+				for (i = 1; i <= NR; i++)
+					if (!(pid[i] in keep) && (ppid[i] in keep)) { keep[pid[i]] = 1; grew = 1 }
+			} while (grew)
+			for (i = 1; i <= NR; i++) if (pid[i] in keep) print args[i]
+		}'
+}
+
 # job_pids DIR: the processes that work in DIR (a job's directory on a host).
 job_pids() {
 	find /proc/[0-9]*/cwd -maxdepth 0 -lname "$1" 2>/dev/null | cut -d/ -f3
@@ -235,7 +252,7 @@ freeze() {
 	local pid=$! i run="" wd host pids p
 	echo "$pid" >"$BATS_TEST_TMPDIR/session.pid"
 	for i in $(seq 1 1200); do
-		[ $((i % 4)) -ne 0 ] || ps -eo args >>ps.log
+		[ $((i % 4)) -ne 0 ] || run_args "$pid" >>ps.log
 		# paginate's checkpoint beside the state (mercury-products: one a type)
 		for run in "$(remote_home)"/.parallel/tmp/*/type5/state.run*; do
 			[ "$run" -nt start ] && jq -e '.pages >= 2' "$run" >/dev/null 2>&1 && break 2
