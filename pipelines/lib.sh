@@ -115,6 +115,8 @@ pp_defaults() {
 # pp_check_base VAR: PP_BASE (from --base-url or the variable VAR) must be an http:// or
 # https:// URL with a host: one line here rather than fetch-page's usage from a page.
 pp_check_base() {
+	# A base URL exported with a trailing slash works as --base-url's does: no "//" paths.
+	PP_BASE=${PP_BASE%/}
 	[[ $PP_BASE =~ ^https?://[^/?#[:space:]]+([/?#][^[:space:]]*)?$ ]] && return 0
 	local from="--base-url $PP_BASE"
 	[ -n "$PP_BASE_OPT" ] || from="$1=$PP_BASE"

@@ -116,6 +116,25 @@ deps_of() {
 	assert_line --index 0 "docsvision-card: --base-url (or DOCSVISION_BASE_URL) is required: DocsVision runs on your own server"
 }
 
+@test "ux: a base URL from the environment may end in a slash, as --base-url may: no // in the paths" {
+	emu_start --records 5
+	export MERCURY_BASE_URL=$EMU/ DATAMILL_BASE_URL=$EMU/datamill/ DIADOC_BASE_URL=$EMU/ DOCSVISION_BASE_URL=$EMU/
+	export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret DIADOC_TOKEN=diadoc-secret-token
+	export DOCSVISION_USER=docsvision DOCSVISION_PASSWORD=dv-secret
+	local box packet card
+	box=$(emu_ctl info | jq -r .box_id)
+	packet=$(emu_ctl info | jq -r '.packets[] | select(.name == "one") | .id')
+	card=$(emu_ctl info | jq -r '.cards[] | select(.name == "small") | .id')
+	run -0 mercury-products -q --type 1
+	run -0 datamill-cursor -q
+	run -0 diadoc-events -q --box "$box"
+	run -0 diadoc-packet -q --box "$box" --packet "$packet"
+	run -0 docsvision-card -q "$card"
+	run emu_ctl log
+	refute_output --partial '"path":"//'
+	refute_output --partial '"status":404'
+}
+
 # --- 10. the small things of the command line -------------------------------------------------
 
 @test "ux: every filter takes -h as --help: the usage on stdout, exit 0" {
