@@ -117,11 +117,6 @@ readme_block() {
 		inblock { print }' "$ROOT/README.md"
 }
 
-# sessions HOST: the ssh sessions its sshd started so far (commands run, rsync included).
-sessions() {
-	grep -c 'Starting session: command' "$FAN/$1/sshd.log" || true
-}
-
 # remote_home: where GNU parallel's "--wd ..." directories are made on the hosts: the
 # remote user's home from the password database (parallel resolves it so, whatever HOME
 # the session has); both hosts are this machine and its root.
