@@ -674,3 +674,21 @@ print('\n'.join(bad))
 sys.exit(1 if bad or not opts else 0)
 PY
 }
+
+@test "emulator: CONFORMANCE.md: every row has a behaviour, a source and, where the source says decided, how a wrong guess shows" {
+	python3 - "$ROOT/tests/emulator/CONFORMANCE.md" <<'PY'
+import re, sys
+bad, n = [], 0
+for l in open(sys.argv[1], encoding='utf-8'):
+    if not l.startswith('| ') or l.startswith('| behaviour'):
+        continue
+    n += 1
+    cells = [c.strip() for c in re.split(r'\s\|\s', l.strip().strip('|'))]
+    if len(cells) != 3 or not cells[0] or not cells[1]:
+        bad.append('not three cells: ' + l[:80])
+    elif re.search(r'decided', cells[1], re.I) and cells[2] in ('—', '-', ''):
+        bad.append('decided, but no word on a wrong guess: ' + cells[0][:80])
+print('\n'.join(bad))
+sys.exit(1 if bad or n < 100 else 0)
+PY
+}
