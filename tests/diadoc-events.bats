@@ -46,6 +46,9 @@ de() {
 	run de --department Бухгалтерия
 	assert_failure 2
 	assert_line --index 0 "diadoc-events: --department Бухгалтерия: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+	DIADOC_BOX_ID=my-box-id run diadoc-events --base-url "$EMU"
+	assert_failure 2
+	assert_output "diadoc-events: DIADOC_BOX_ID=my-box-id: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 	[ "$(requests diadoc-events)" -eq 0 ]
 	run de -q --box "${BOX^^}" -o "$BATS_TEST_TMPDIR/out"
 	assert_success

@@ -42,6 +42,10 @@ packet() {
 		assert_failure 2
 		assert_line --index 0 "diadoc-packet: --box $b: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 	done
+	# a box from the environment is named as such
+	DIADOC_BOX_ID=my-box-id run diadoc-packet --base-url "$EMU" --packet "$(packet one)"
+	assert_failure 2
+	assert_output "diadoc-packet: DIADOC_BOX_ID=my-box-id: not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 	[ "$(requests diadoc-packet)" -eq 0 ]
 }
 
