@@ -251,8 +251,9 @@ freeze() {
 	echo "$pid" >"$BATS_TEST_TMPDIR/session.pid"
 	for i in $(seq 1 1200); do
 		[ $((i % 4)) -ne 0 ] || run_args "$pid" >>ps.log
-		# paginate's checkpoint beside the state (mercury-products: one a type)
-		for run in "$(remote_home)"/.parallel/tmp/*/type5/state.run*; do
+		# paginate's checkpoint beside the state (mercury-products: one a type, STATE.run.typeN;
+		# not the lock or any other file beside it)
+		for run in "$(remote_home)"/.parallel/tmp/*/type5/state.run.type5; do
 			[ "$run" -nt start ] && jq -e '.pages >= 2' "$run" >/dev/null 2>&1 && break 2
 		done
 		run=""
@@ -260,7 +261,7 @@ freeze() {
 		sleep 0.02
 	done
 	[ -n "$run" ] || { cat fan.err >&2; false; }
-	wd=${run%/type5/state.run*}
+	wd=${run%/type5/state.run.type5}
 	pids=$(freeze "$wd")
 	[ -n "$pids" ]
 	for p in $pids; do
@@ -275,8 +276,8 @@ freeze() {
 	assert_equal "$st" 1	# parallel: one job failed
 	# the job's directory came back with its checkpoint and the records so far
 	local offset
-	jq -e '.done == false' type5/state.run*
-	offset=$(jq .offset type5/state.run*)
+	jq -e '.done == false' type5/state.run.type5
+	offset=$(jq .offset type5/state.run.type5)
 	[ "$offset" -ge 2000 ] && [ "$offset" -lt 6000 ]
 	[ ! -e products.ndjson ]
 	emu_ctl log >log.1
