@@ -40,8 +40,8 @@ static void usage(FILE *f, int status)
 		"                [--total-if field=value] [--page-count n] [--page-count-field name]\n"
 		"                [--max-pages n] [--max-empty n] [--allow-short] [--end-on-fault name]\n"
 		"                [--retry-on-fault name] [--retry n] [--retry-delay seconds]\n"
-		"                [--state file] [--rate n] [--progress[=seconds]] [--spool-mem bytes]\n"
-		"                [--label text] [--no-keepalive]\n"
+		"                [--state file] [--append-at bytes] [--rate n] [--progress[=seconds]]\n"
+		"                [--spool-mem bytes] [--label text] [--no-keepalive]\n"
 		"                [--] command [argument ...]\n"
 		"       paginate [options] --pipeline [--] command [argument ...] '|' command ...\n");
 	exit(status);
@@ -92,7 +92,7 @@ enum { O_PAGE_SIZE = 256, O_START_OFFSET, O_START_PAGE, O_START_TOKEN, O_TOKEN_F
        O_TOKEN_REPEATS, O_KEY_FIELD, O_DONE_FIELD, O_HAS_MORE, O_TOTAL_FIELD, O_TOTAL_IF,
        O_PAGE_COUNT, O_PAGE_COUNT_FIELD, O_MAX_PAGES, O_MAX_EMPTY, O_STRICT, O_END_FAULT,
        O_RETRY_FAULT, O_RETRY, O_RETRY_DELAY, O_STATE, O_RATE, O_PROGRESS, O_SPOOL_MEM,
-       O_PIPELINE, O_HELP, O_VERSION, O_ALLOW_SHORT, O_LABEL, O_NO_KEEPALIVE };
+       O_PIPELINE, O_HELP, O_VERSION, O_ALLOW_SHORT, O_LABEL, O_NO_KEEPALIVE, O_APPEND_AT };
 
 static int pipeline;	/* --pipeline: arguments that are exactly "|" separate stages */
 
@@ -130,6 +130,7 @@ static const struct option longopts[] = {
 	{ "pipeline", no_argument, 0, O_PIPELINE },
 	{ "label", required_argument, 0, O_LABEL },
 	{ "no-keepalive", no_argument, 0, O_NO_KEEPALIVE },
+	{ "append-at", required_argument, 0, O_APPEND_AT },
 	{ "help", no_argument, 0, O_HELP }, { "version", no_argument, 0, O_VERSION },
 	{ 0, 0, 0, 0 }
 };
@@ -190,6 +191,7 @@ static void parse_opt(int c, const char *arg)
 		break;
 	case O_SPOOL_MEM: o.spool_mem = size_arg(arg); break;
 	case O_PIPELINE: pipeline = 1; break;
+	case O_APPEND_AT: o.append_at = num_arg(arg, "--append-at", 0); o.have_append_at = 1; break;
 	case O_NO_KEEPALIVE: setenv("PAGEPULL_NO_KEEPALIVE", "1", 1); break;
 	case O_LABEL:
 		/* One run of several (a pipeline's product types): every message of this one
@@ -228,6 +230,8 @@ static void check_opts(void)
 		bad_usage("--parallel: not with -s %s (the next page depends on this one)", only[s]);
 	if (o.parallel > 64)
 		bad_usage("%s", "--parallel: at most 64");
+	if (o.have_append_at && !o.output)
+		bad_usage("%s", "--append-at needs -o");
 	if (o.total_if && !o.total_field)
 		bad_usage("%s", "--total-if needs --total-field");
 	if (o.allow_short && !o.total_field)

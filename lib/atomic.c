@@ -3,11 +3,15 @@
  * a temporary file beside it (".NAME.XXXXXX", same directory, so rename is atomic),
  * which is fsync'ed and renamed over NAME on success and removed otherwise, also
  * when SIGINT, SIGTERM or SIGHUP ends the program (unless it handles them itself:
- * its handler may call atomic_unlink_pending). Special files such as /dev/null or a
- * FIFO are written in place: renaming over them would replace them.
+ * its handler may call atomic_unlink_pending). A symbolic link is followed to the file it
+ * names (as curl and the shells do), and that file is the one replaced. Anything but a
+ * regular file — a character device such as /dev/null or /dev/full, a FIFO, a socket —
+ * is written in place: renaming over it would replace the device. A directory is a
+ * usage error.
  */
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +41,50 @@ static void catch_default(int sig)
 		signal(sig, on_signal);
 }
 
+/* path with its symbolic links followed, the last component's as often as it takes: the
+ * file that a write through path reaches (for a dangling link, the file open(2) would
+ * create). Followed here rather than by realpath(3) because the target may not exist. */
+static char *follow(const char *path)
+{
+	char *p = xstrdup(path), link[PATH_MAX];
+	for (int hops = 0; hops < 40; hops++) {
+		struct stat st;
+		ssize_t n;
+		if (lstat(p, &st) == -1 || !S_ISLNK(st.st_mode) ||
+		    (n = readlink(p, link, sizeof link - 1)) == -1)
+			return p;
+		link[n] = 0;
+		struct buf t = { 0 };
+		const char *slash = strrchr(p, '/');
+		if (link[0] != '/' && slash)
+			buf_add(&t, p, (size_t)(slash + 1 - p));
+		buf_adds(&t, link);
+		free(p);
+		p = (char *)buf_str(&t);
+	}
+	errx(EXIT_IOERR, "%s: %s", path, strerror(ELOOP));
+}
+
 FILE *atomic_open(const char *path, char **tmp)
 {
 	struct stat st;
 	*tmp = NULL;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	char *target = follow(path);
+	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+		errx(EXIT_USAGE, "%s: a directory, not a file", path);
+	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+		free(target);
 		FILE *f = fopen(path, "wb");
 		if (!f)
 			err(EXIT_IOERR, "%s", path);
 		return f;
 	}
-	const char *slash = strrchr(path, '/');
+	const char *slash = strrchr(target, '/');
 	struct buf t = { 0 };
 	if (slash)
-		buf_add(&t, path, (size_t)(slash + 1 - path));
-	buf_addf(&t, ".%s.XXXXXX", slash ? slash + 1 : path);
+		buf_add(&t, target, (size_t)(slash + 1 - target));
+	buf_addf(&t, ".%s.XXXXXX", slash ? slash + 1 : target);
+	free(target);
 	catch_default(SIGINT);
 	catch_default(SIGTERM);
 	catch_default(SIGHUP);
@@ -75,8 +108,10 @@ int atomic_close(FILE *f, char **tmp, const char *path, int keep)
 		e = errno ? errno : EIO;
 	if (fclose(f) == EOF && !e)
 		e = errno;
-	if (*tmp && keep && !e && rename(*tmp, path) == -1)
+	char *target = *tmp && keep && !e ? follow(path) : NULL;
+	if (target && rename(*tmp, target) == -1)
 		e = errno;
+	free(target);
 	if (e && keep)
 		warnx("%s: %s", path, strerror(e));
 	if (*tmp && (e || !keep))

@@ -370,6 +370,11 @@ struct pgstate {
 };
 int state_save(const char *path, const struct pgstate *s);
 int state_load(const char *path, struct pgstate *s);
+/* state_lock: an exclusive flock(2) on PATH.lock (which then holds our pid), kept until the
+ * program ends; a run that holds it already ends this one (EXIT_TEMPFAIL, naming its pid).
+ * state_cksum: POSIX cksum(1)'s CRC, the checksum of every state file. */
+int state_lock(const char *path);
+uint32_t state_cksum(const char *p, size_t n);
 
 /* spawn.c: a page command of n stages (a pipeline when n > 1): the last one's stdout on a
  * pipe (*outfd), the first one's stdin /dev/null, NAME=VALUE extras, one process group
@@ -400,6 +405,8 @@ struct pager_opts {
 	const char *start_token, *token_field, *key_field, *done_field, *has_more_field;
 	const char *total_field, *total_if, *total_if_value, *page_count_field;
 	const char *state, *output;
+	long long append_at;	/* --append-at: -o keeps its first append_at bytes */
+	int have_append_at;
 	const char **end_faults, **retry_faults;
 	size_t nend_faults, nretry_faults;
 	double retry_delay, rate, progress_every, max_time;

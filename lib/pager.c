@@ -182,7 +182,13 @@ static void open_output(int resumed)
 	r.out_fd = STDOUT_FILENO;
 	r.out_name = o->output ? o->output : "<stdout>";
 	if (o->output) {
-		r.out_fd = open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC | (resumed ? 0 : O_TRUNC), 0666);
+		struct stat d;
+		if (stat(o->output, &d) == 0 && S_ISDIR(d.st_mode))
+			errx(EXIT_USAGE, "-o %s: a directory, not a file", o->output);
+		/* A symbolic link is followed, a FIFO or a device written in place: open(2)
+		 * does both, and nothing is ever renamed over -o. */
+		int keep = resumed || o->have_append_at;
+		r.out_fd = open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0666);
 		if (r.out_fd == -1)
 			err(EXIT_IOERR, "%s", o->output);
 	}
@@ -190,10 +196,12 @@ static void open_output(int resumed)
 	if (fstat(r.out_fd, &st) == -1)
 		err(EXIT_IOERR, "%s", r.out_name);
 	r.out_regular = S_ISREG(st.st_mode);
-	if (o->output && resumed && r.out_regular) {
-		if (st.st_size < r.out_len)
-			errx(EXIT_DATA, "%s: shorter (%lld bytes) than the state says (%lld)",
-			     o->output, (long long)st.st_size, r.out_len);
+	if (o->output && (resumed || o->have_append_at) && r.out_regular) {
+		long long keep = resumed ? r.out_len : o->append_at;
+		if (st.st_size < keep)
+			errx(EXIT_DATA, "%s: shorter (%lld bytes) than %s (%lld)", o->output,
+			     (long long)st.st_size, resumed ? "the state says" : "--append-at", keep);
+		r.out_len = keep;
 		/* Bytes past the checkpoint belong to a page that is fetched again. */
 		if (ftruncate(r.out_fd, r.out_len) == -1 || lseek(r.out_fd, r.out_len, SEEK_SET) == -1)
 			err(EXIT_IOERR, "%s", o->output);
@@ -738,6 +746,13 @@ static void wait_events(void)
 	progress(t, 0);
 }
 
+/* Every exit path (errx included): no page command is left running behind us. */
+static void end_pages(void)
+{
+	for (int i = 0; r.slots && i < r.window; i++)
+		job_kill(&r.slots[i].job, SIGTERM);
+}
+
 static void on_signal(int sig)
 {
 	/* The page commands run in process groups of their own: end them with us. */
@@ -767,6 +782,8 @@ int pager_run(const struct pager_opts *opts)
 	set_token(&r.next, o->start_token);
 	r.step = o->page_size;
 	r.have_count = o->have_page_count, r.page_count = o->page_count;
+	if (o->state)
+		state_lock(o->state);
 	int resumed = resume();
 	if (r.done) {
 		/* A finished run: nothing to fetch, and the output stays as it is. */
@@ -779,6 +796,7 @@ int pager_run(const struct pager_opts *opts)
 	open_output(resumed);
 	r.window = o->parallel > 1 ? 4 * o->parallel : 1;
 	r.slots = xcalloc((size_t)r.window, sizeof *r.slots);
+	atexit(end_pages);
 	for (int i = 0; i < r.window; i++)
 		intake_init(&r.slots[i].in, o->spool_mem / (size_t)r.window, o->strategy == PG_AFTERKEY);
 	if (r.next.token && (o->strategy == PG_CURSOR || o->strategy == PG_AFTERKEY))

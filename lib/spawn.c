@@ -4,7 +4,11 @@
  * NAME=VALUE pairs in the environment (replacing inherited ones of the same name), all
  * in one process group of their own so that the whole command can be ended at once.
  * A pipeline run here needs no shell: a page then costs its programs and nothing else.
- * posix_spawnp: vfork speed, and an exec failure comes back as an errno.
+ * Each stage is made to die with us (PR_SET_PDEATHSIG, SIGKILL): its group is out of reach
+ * of a signal to ours, and a page command must not outlive a paginate that was killed
+ * (kill -9 included; the exit paths end the groups themselves, pager.c). fork and exec
+ * rather than posix_spawn, which cannot set that; an exec failure comes back as an errno
+ * over a close-on-exec pipe.
  * One failure, one message: the stderr of every stage after the first is kept in a memfd
  * and copied out when the job ends, unless an earlier stage failed — then it is only the
  * later stage's view of the empty or cut input it got (a decoder's "no element found"
@@ -13,10 +17,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pagepull.h"
@@ -50,31 +54,66 @@ static char **make_env(char *const extra[])
 	return envp;
 }
 
+/* In the child: its descriptors, group, signals, and the exec. Only async-signal-safe
+ * calls; an errno goes back on report. */
+static void exec_stage(char *const argv[], char **envp, int in, int out, int errfd, pid_t pgid,
+		       int report)
+{
+	pid_t parent = getppid();
+	int e = 0;
+	sigset_t none;
+	sigemptyset(&none);
+	setpgid(0, pgid);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(127);	/* the parent is gone already: nothing to run for */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (in == -1)
+		in = open("/dev/null", O_RDONLY);
+	if (in == -1 || dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    (errfd != -1 && dup2(errfd, STDERR_FILENO) == -1))
+		e = errno;
+	else {
+		environ = envp;
+		execvp(argv[0], argv);
+		e = errno;
+	}
+	while (write(report, &e, sizeof e) == -1 && errno == EINTR)
+		;
+	_exit(127);
+}
+
 /* One stage: stdin from in (or /dev/null when -1), stdout to out, stderr to errfd (unless
  * -1), in group pgid (0: its own). */
 static int start_stage(pid_t *pid, char *const argv[], char **envp, int in, int out, int errfd,
 		       pid_t pgid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none;
-	sigemptyset(&none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
-	if (in == -1)
-		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	else
-		posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
-	if (errfd != -1)
-		posix_spawn_file_actions_adddup2(&fa, errfd, STDERR_FILENO);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&at, pgid);
-	posix_spawnattr_setsigmask(&at, &none);
-	int e = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return e;
+	int report[2], e = 0;
+	if (pipe2(report, O_CLOEXEC) == -1)
+		return errno;
+	*pid = fork();
+	if (*pid == -1) {
+		e = errno;
+		close(report[0]), close(report[1]);
+		return e;
+	}
+	if (*pid == 0)
+		exec_stage(argv, envp, in, out, errfd, pgid, report[1]);
+	/* Both sides: no window in which a signal to the group misses the new stage. */
+	setpgid(*pid, pgid ? pgid : *pid);
+	close(report[1]);
+	ssize_t n;
+	while ((n = read(report[0], &e, sizeof e)) == -1 && errno == EINTR)
+		;
+	close(report[0]);
+	if (n == sizeof e) {	/* the exec failed: the child is gone, reap it */
+		while (waitpid(*pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		return e;
+	}
+	return 0;
 }
 
 int job_start(struct job *j, char **const stage[], int n, char *const extra[], int *outfd)
@@ -92,7 +131,7 @@ int job_start(struct job *j, char **const stage[], int n, char *const extra[], i
 			e = errno;
 			break;
 		}
-		pid_t pid;
+		pid_t pid = 0;
 		/* without a memfd the stage's messages go straight through, as before */
 		int errfd = i ? memfd_create("stage-stderr", MFD_CLOEXEC) : -1;
 		e = start_stage(&pid, stage[i], envp, in, link[1], errfd, j->n ? j->pid[0] : 0);

@@ -3,10 +3,18 @@
  * the counts so far, replaced atomically after every page (atomic.c: a temporary file
  * beside it, fsync, rename; then the directory is fsync'ed so the rename survives a power
  * cut). It holds coordinates and counts only — never a credential, a header or argv; the
- * token is the API's own continuation (a cursor, a key).
+ * token is the API's own continuation (a cursor, a key). The object's last member is
+ * "sum": the POSIX cksum(1) CRC of the line before it with the object closed there
+ * ("{…,"output":N}"), so a hand edit or a disk error is refused rather than resumed from,
+ * and a shell can check it with cksum(1) (the pipelines' states use the same rule).
+ * state_lock keeps a second run off the same checkpoint: flock(2) on FILE.lock, which
+ * holds the holder's pid for the message.
  */
 #include <err.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +32,35 @@ static void sync_dir(const char *path)
 		close(fd);
 	}
 	free(dir);
+}
+
+/* POSIX cksum: CRC-32 (polynomial 0x04C11DB7, most significant bit first) over the bytes
+ * and then over their length, least significant byte first, complemented. */
+static uint32_t crc_byte(uint32_t crc, unsigned char c)
+{
+	crc ^= (uint32_t)c << 24;
+	for (int k = 0; k < 8; k++)
+		crc = crc & 0x80000000u ? crc << 1 ^ 0x04C11DB7u : crc << 1;
+	return crc;
+}
+
+uint32_t state_cksum(const char *p, size_t n)
+{
+	uint32_t crc = 0;
+	for (size_t i = 0; i < n; i++)
+		crc = crc_byte(crc, (unsigned char)p[i]);
+	for (size_t len = n; len; len >>= 8)
+		crc = crc_byte(crc, len & 0xff);
+	return ~crc;
+}
+
+/* The sum over b (an object's text without its closing brace) and the brace. */
+static uint32_t sum_of(struct buf *b)
+{
+	buf_adds(b, "}");
+	uint32_t crc = state_cksum(b->p, b->len);
+	b->len--;
+	return crc;
 }
 
 int state_save(const char *path, const struct pgstate *s)
@@ -45,7 +82,7 @@ int state_save(const char *path, const struct pgstate *s)
 		buf_addf(&b, ",\"page_count\":%lld", s->page_count);
 	if (s->have_output)
 		buf_addf(&b, ",\"output\":%lld", s->output);
-	buf_adds(&b, "}\n");
+	buf_addf(&b, ",\"sum\":\"%u\"}\n", (unsigned)sum_of(&b));
 
 	char *tmp;
 	FILE *f = atomic_open(path, &tmp);
@@ -67,6 +104,53 @@ static int num(const cJSON *j, const char *name, long long *v, int need)
 	return 1;
 }
 
+/* A checkpoint whose sum is missing or wrong is refused: resuming from an offset that a
+ * disk error or a hand edit changed would skip or repeat records without a word. */
+static void verify_sum(const char *path, struct buf *b)
+{
+	static const char key[] = ",\"sum\":\"";
+	char *at = NULL, *end;
+	for (char *p = b->p; p && (p = memmem(p, b->len - (size_t)(p - b->p), key, sizeof key - 1)); p++)
+		at = p;
+	if (!at)
+		errx(EXIT_DATA, "%s: not a paginate state file (no checksum); remove it to start over", path);
+	errno = 0;
+	unsigned long want = strtoul(at + sizeof key - 1, &end, 10);
+	size_t tail = b->len - (size_t)(end - b->p);
+	if (errno || end == at + sizeof key - 1 || want > UINT32_MAX ||
+	    !(tail == 2 || tail == 3) || memcmp(end, "\"}\n", tail))
+		errx(EXIT_DATA, "%s: not a paginate state file; remove it to start over", path);
+	size_t keep = b->len;
+	b->len = (size_t)(at - b->p);
+	uint32_t got = sum_of(b);
+	b->len = keep;
+	if (got != want)
+		errx(EXIT_DATA, "%s: damaged (its checksum does not match); remove it to start over", path);
+}
+
+int state_lock(const char *path)
+{
+	struct buf name = {0};
+	buf_addf(&name, "%s.lock", path);
+	int fd = open(buf_str(&name), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd == -1)
+		err(EXIT_IOERR, "%s", buf_str(&name));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			err(EXIT_IOERR, "%s", buf_str(&name));
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? strcspn(pid, "\n") : 0] = 0;
+		errx(EXIT_TEMPFAIL, "%s: in use by another run (pid %s)", path, *pid ? pid : "unknown");
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		err(EXIT_IOERR, "%s", buf_str(&name));
+	buf_free(&name);
+	return fd;	/* held until the program ends */
+}
+
 int state_load(const char *path, struct pgstate *s)
 {
 	FILE *f = fopen(path, "re");
@@ -83,6 +167,7 @@ int state_load(const char *path, struct pgstate *s)
 	if (ferror(f))
 		err(EXIT_IOERR, "%s", path);
 	fclose(f);
+	verify_sum(path, &b);
 	cJSON *j = cJSON_ParseWithLength(b.p ? b.p : "", b.len);
 	buf_free(&b);
 	memset(s, 0, sizeof *s);
@@ -94,7 +179,7 @@ int state_load(const char *path, struct pgstate *s)
 	    (s->have_total = num(j, "total", &s->total, 0)) < 0 ||
 	    (s->have_count = num(j, "page_count", &s->page_count, 0)) < 0 ||
 	    (s->have_output = num(j, "output", &s->output, 0)) < 0)
-		errx(EXIT_DATA, "%s: not a paginate state file", path);
+		errx(EXIT_DATA, "%s: not a paginate state file; remove it to start over", path);
 	s->strategy = xstrdup(st->valuestring);
 	s->token = tok ? xstrdup(tok->valuestring) : NULL;
 	s->done = ctl_flag(ctl_get(j, "done")) == 1;

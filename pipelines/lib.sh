@@ -285,55 +285,215 @@ pp_xml() {
 }
 
 # --- the --state files ------------------------------------------------------------------
-# PP_STATE itself is the pipeline's own small JSON object (which parameters it was made
-# for, whether the run is complete, what an incremental run continues from); the files of
-# a run in progress sit beside it: $PP_STATE.run (paginate's checkpoint) and others.
-pp_state_write() {
-	local tmp
-	tmp=$(mktemp "$PP_STATE.XXXXXX") || exit 74
-	printf '%s\n' "$1" >"$tmp" && mv -f "$tmp" "$PP_STATE" || { rm -f "$tmp"; exit 74; }
+# PP_STATE itself is the pipeline's own small JSON object: which parameters it was made for,
+# whether the last run is complete, what an incremental run continues from. The files of a
+# run in progress sit beside it: $PP_STATE.run (paginate's checkpoint; .run.typeN for
+# Mercury's types) and DocsVision's .cursor and .first. Every one of them is one JSON line
+# whose last member is "sum", the cksum(1) CRC of the line before it with the object closed
+# there; a file that fails the check is refused (one line, exit 1), never resumed from.
+#
+# A run has ONE commit point, pp_state_commit: the state that says "complete" replaces the
+# old one in a single rename (a temporary beside it, fsync, rename, fsync of the directory,
+# as Maildir delivers). Before that rename the same command resumes the run from the work
+# files; after it the run is complete and its work files are litter, removed right away or,
+# after a kill, by the next run before it starts anything (pp_state_clean). Whatever
+# instant a kill comes at, the next run reads the files the right way.
+#
+# $PP_STATE.lock is flock(1)ed for the whole run and holds the runner's pid: a second run
+# on the same state exits 75 at once.
+
+# pp_step NAME: a named point between two state changes. For the tests of the commit:
+# PAGEPULL_TEST_STEPS=FILE lists the points a run passes (one a line), and
+# PAGEPULL_TEST_STOP_AT=NAME makes the pipeline kill -9 itself at that point.
+pp_step() {
+	[ -z "${PAGEPULL_TEST_STEPS:-}" ] || echo "$1" >>"$PAGEPULL_TEST_STEPS"
+	[ "${PAGEPULL_TEST_STOP_AT:-}" != "$1" ] || kill -9 "$$"
 }
 
-# pp_state_begin PARAMS: checks that an existing state belongs to this pipeline and these
-# parameters (a usage error otherwise) and creates it if missing. PP_STATE_JSON holds it.
-pp_state_begin() {
+# pp_json_write FILE JSON [STEP]: FILE replaced by the object JSON with its checksum, in
+# one rename (STEP-written: the temporary is on disk, the rename still to come).
+pp_json_write() {
+	local file=$1 sum tmp dir=.
+	[[ $file != */* ]] || dir=${file%/*}
+	sum=$(printf '%s' "$2" | cksum)
+	tmp=$(mktemp "$file.tmp.XXXXXX" 2>/dev/null) ||
+		pp_die 74 "$file: cannot create a file in ${dir:-/} (missing or not writable)"
+	if printf '%s,"sum":"%s"}\n' "${2%\}}" "${sum%% *}" >"$tmp" && sync -- "$tmp"; then
+		[ -z "${3:-}" ] || pp_step "$3-written"
+		mv -f -- "$tmp" "$file" && { sync -- "${dir:-/}" 2>/dev/null; return 0; }
+	fi
+	rm -f -- "$tmp"
+	pp_die 74 "$file: cannot write"
+}
+
+# pp_json_read FILE: FILE's object (less its "sum") into PP_JSON, or one line naming FILE
+# and what to do about it, exit 1: a state cut short, edited or damaged is never used.
+pp_json_read() {
+	local f=$1 line sum size LC_ALL=C
+	[ -r "$f" ] || pp_die 74 "$f: cannot read"
+	{ line=$(cat -- "$f"); } 2>/dev/null
+	size=$(wc -c <"$f")
+	if [[ $line =~ ^(\{.*),\"sum\":\"([0-9]+)\"\}$ ]] && [ "$size" -eq $((${#line} + 1)) ]; then
+		# The sum proves the line is what a pagepull writer wrote (jq -c: valid JSON).
+		PP_JSON="${BASH_REMATCH[1]}}"
+		sum=$(printf '%s' "$PP_JSON" | cksum)
+		[ "${sum%% *}" = "${BASH_REMATCH[2]}" ] && return 0
+		pp_die 1 "$f: damaged (its checksum does not match); remove it to start over"
+	fi
+	pp_die 1 "$f: not a state file of $PP_NAME (cut short or damaged); remove it to start over"
+}
+
+# pp_lock: the exclusive lock on $PP_STATE.lock, held until the pipeline ends (page
+# commands do not inherit it: pp_run closes it for them).
+pp_lock() {
+	local f=$PP_STATE.lock pid
+	{ exec {PP_LOCK_FD}<>"$f"; } 2>/dev/null ||
+		pp_die 74 "$f: cannot create the lock beside --state (is its directory writable?)"
+	if ! flock -n "$PP_LOCK_FD"; then
+		pid=$(head -n 1 -- "$f" 2>/dev/null)
+		pp_die 75 "$PP_STATE: in use by another run (pid ${pid:-unknown}); wait for it to end"
+	fi
+	printf '%s\n' "$$" >"$f"
+}
+
+# pp_state_open PARAMS: takes the state for this run: locked, checked (damaged: exit 1;
+# another pipeline's or other parameters': exit 2), created if missing, in PP_STATE_JSON.
+pp_state_open() {
 	PP_STATE_JSON=
 	[ -n "$PP_STATE" ] || return 0
 	local dir=.
 	[[ $PP_STATE != */* ]] || dir=${PP_STATE%/*}
 	[ -d "${dir:-/}" ] || pp_die 74 "--state $PP_STATE: the directory $dir does not exist"
+	[ ! -d "$PP_STATE" ] || pp_usage_error "--state $PP_STATE: a directory, not a file"
+	pp_lock
 	if [ -e "$PP_STATE" ]; then
-		PP_STATE_JSON=$(jq -ce 'select(type == "object")' "$PP_STATE" 2>/dev/null) ||
-			pp_die 1 "$PP_STATE: not a state file"
-		[ "$(jq -r '.pipeline | type' <<<"$PP_STATE_JSON")" = string ] ||
-			pp_die 1 "$PP_STATE: not a state file (no \"pipeline\" in it)"
-		[ "$(jq -r .pipeline <<<"$PP_STATE_JSON")" = "$PP_NAME" ] ||
-			pp_die 2 "$PP_STATE: the state of another pipeline"
-		[ "$(jq -r .params <<<"$PP_STATE_JSON")" = "$1" ] ||
-			pp_die 2 "$PP_STATE: written for other parameters ($(jq -r .params <<<"$PP_STATE_JSON")); use another state file"
+		pp_json_read "$PP_STATE"
+		PP_STATE_JSON=$PP_JSON
+		local owner same
+		{ IFS= read -r owner; IFS= read -r same; } < <(jq -r --arg q "$1" '.pipeline, (.params == $q)' <<<"$PP_STATE_JSON")
+		[ "$owner" != null ] || pp_die 1 "$PP_STATE: not a state file (no \"pipeline\" in it); remove it to start over"
+		[ "$owner" = "$PP_NAME" ] || pp_die 2 "$PP_STATE: the state of another pipeline"
+		[ "$same" = true ] ||
+			pp_die 2 "$PP_STATE: written for other parameters ($(pp_state_get .params)); use another state file"
 		return 0
 	fi
 	PP_STATE_JSON=$(jq -cn --arg p "$PP_NAME" --arg q "$1" '{pipeline: $p, params: $q, complete: false}')
-	pp_state_write "$PP_STATE_JSON"
+	pp_json_write "$PP_STATE" "$PP_STATE_JSON"
 }
 
-# pp_state_set JQ-FILTER [jq args…]: updates the state object.
-pp_state_set() {
-	[ -n "$PP_STATE" ] || return 0
-	PP_STATE_JSON=$(jq -c "$@" <<<"$PP_STATE_JSON")
-	pp_state_write "$PP_STATE_JSON"
+# pp_state_get JQ-FILTER: a value of the state (jq -r).
+pp_state_get() { jq -r "$1" <<<"$PP_STATE_JSON"; }
+
+# pp_state_complete: 0 when the last run committed (a snapshot then has nothing to do).
+pp_state_complete() { [ -n "$PP_STATE" ] && [ "$(pp_state_get .complete)" = true ]; }
+
+# pp_state_put JQ-FILTER [jq args…] [STEP]: the state updated and written.
+pp_state_put() {
+	PP_STATE_JSON=$(jq -c "$@" <<<"$PP_STATE_JSON") || pp_die 1 "$PP_STATE: cannot update"
+	pp_json_write "$PP_STATE" "$PP_STATE_JSON"
 }
 
-# pp_state_complete CHECKPOINT…: once every paginate checkpoint of the run says done (a
-# --max-pages stop does not), marks the state complete with the records they counted and
-# removes them.
-pp_state_complete() {
+# pp_state_clean: the work files of a committed run (also temporaries a kill left).
+pp_state_clean() {
+	local s=$PP_STATE dir=.
+	[[ $s != */* ]] || dir=${s%/*}
+	rm -f -- "$s.run" "$s.run.lock" "$s".run.type[1-8] "$s".run.type[1-8].lock "$s.cursor" \
+		"$s.first" "$s".tmp.?????? "$s".*.tmp.?????? "${dir:-}/.${s##*/}".run*.??????
+}
+
+# pp_state_new_run [JQ-FILTER [jq args…]]: after a committed run, the next one (incremental
+# pipelines): the last run's work files go, then the state says "not complete" (with FILTER
+# applied): from then on a kill leaves a run that the same command resumes.
+pp_state_new_run() {
+	pp_step new-run
+	pp_state_clean
+	pp_step new-run-cleaned
+	pp_state_put "(${1:-.}) | .complete = false" "${@:2}"
+	pp_step new-run-begun
+}
+
+# pp_state_commit [JQ-FILTER [jq args…]]: THE commit point of a run: the state with FILTER
+# applied and "complete": true replaces the old one in one rename; the work files go next.
+pp_state_commit() {
 	[ -n "$PP_STATE" ] || return 0
+	pp_step commit
+	PP_STATE_JSON=$(jq -c "(${1:-.}) | .complete = true" "${@:2}" <<<"$PP_STATE_JSON") ||
+		pp_die 1 "$PP_STATE: cannot update"
+	pp_json_write "$PP_STATE" "$PP_STATE_JSON" commit
+	pp_step committed
+	pp_state_clean
+	pp_step cleaned
+}
+
+# pp_runs_done CHECKPOINT…: 0 when every paginate checkpoint says done (a --max-pages stop
+# does not), with the records they counted in PP_RUN_RECORDS and the last one in PP_JSON.
+pp_runs_done() {
 	local f n=0
 	for f; do
-		[ "$(jq -r .done "$f" 2>/dev/null)" = true ] || return 0
-		n=$((n + $(jq -r '.records // 0' "$f")))
+		[ -e "$f" ] || return 1
+		pp_json_read "$f"
+		[[ $PP_JSON =~ \"done\":true,.*\"records\":([0-9]+), ]] || return 1
+		n=$((n + BASH_REMATCH[1]))
 	done
-	pp_state_set '.complete = true | .records = $n' --argjson n "$n"
-	rm -f "$@"
+	PP_RUN_RECORDS=$n
+}
+
+# --- the output ------------------------------------------------------------------------
+# pp_output: -o as every pipeline takes it. A directory is a usage error. Anything but a
+# regular file — a FIFO, a character device such as /dev/null or /dev/full — becomes the
+# standard output of the whole run: written in place, never cut back, never renamed over.
+# A regular file or a new name stays for paginate -o (a symbolic link is followed by
+# open(2); nothing here renames over -o).
+pp_output() {
+	[ -n "$PP_OUT" ] || return 0
+	[ ! -d "$PP_OUT" ] || pp_usage_error "-o $PP_OUT: a directory, not a file"
+	if [ -e "$PP_OUT" ] && [ ! -f "$PP_OUT" ]; then
+		{ exec >"$PP_OUT"; } 2>/dev/null || pp_die 74 "$PP_OUT: cannot open for writing"
+		PP_OUT=
+	fi
+}
+
+# pp_file_id FILE: what identifies FILE as the output a run committed (device, inode, size,
+# modification time), or nothing for a FILE that is not a regular file.
+pp_file_id() {
+	[ -n "$1" ] && [ -f "$1" ] || return 0
+	stat -L -c '%d:%i:%s:%.9Y' -- "$1"
+}
+
+# --- signals ---------------------------------------------------------------------------
+# A pipeline is one process to whoever started it: SIGINT, SIGTERM or SIGHUP sent to its pid
+# alone (Popen.terminate, systemd's KillMode=process) reaches what it runs through pp_run
+# (paginate, which ends its page commands with itself); the pipeline waits for it, says one
+# line and exits 128+N, its --state as the last checkpoint left it: resumable.
+pp_traps() {
+	trap 'pp_on_signal INT 2' INT
+	trap 'pp_on_signal TERM 15' TERM
+	trap 'pp_on_signal HUP 1' HUP
+}
+pp_on_signal() {
+	trap '' INT TERM HUP
+	if [ -n "${PP_CHILD:-}" ]; then
+		kill -s "$1" "$PP_CHILD" 2>/dev/null || true
+		wait "$PP_CHILD" 2>/dev/null || true
+		PP_CHILD=
+	fi
+	if [ -n "$PP_STATE" ]; then
+		printf '%s: interrupted; run the same command again to resume\n' "$PP_NAME" >&2
+	else
+		printf '%s: interrupted\n' "$PP_NAME" >&2
+	fi
+	exit $((128 + $2))
+}
+# pp_run CMD…: CMD in the background, waited for (so that a signal's trap runs at once),
+# without the state's lock; returns its status.
+pp_run() {
+	local st=0
+	(
+		[ -z "${PP_LOCK_FD:-}" ] || exec {PP_LOCK_FD}>&-
+		exec "$@"
+	) &
+	PP_CHILD=$!
+	wait "$PP_CHILD" || st=$?
+	PP_CHILD=
+	return "$st"
 }

@@ -830,7 +830,7 @@ paginate: stop: error, exit 2; 0 pages, 0 records" ]
 	run --separate-stderr paginate -s cursor --token-field next --state st -o out -- "$P/serve" p
 	assert_failure 69
 	run cat st
-	assert_output '{"paginate":1,"strategy":"cursor","done":false,"index":2,"number":3,"offset":2,"pages":2,"records":2,"empty_run":0,"token":"c","output":18}'
+	assert_output '{"paginate":1,"strategy":"cursor","done":false,"index":2,"number":3,"offset":2,"pages":2,"records":2,"empty_run":0,"token":"c","output":18,"sum":"962173677"}'
 	rm p/c.exit
 	run --separate-stderr paginate -s cursor --token-field next --state st -o out -- "$P/serve" p
 	assert_success
@@ -838,7 +838,7 @@ paginate: stop: error, exit 2; 0 pages, 0 records" ]
 	run cat out
 	assert_output $'{"id":1}\n{"id":2}\n{"id":3}'
 	run cat st
-	assert_output '{"paginate":1,"strategy":"cursor","done":true,"index":3,"number":4,"offset":3,"pages":3,"records":3,"empty_run":0,"output":27}'
+	assert_output '{"paginate":1,"strategy":"cursor","done":true,"index":3,"number":4,"offset":3,"pages":3,"records":3,"empty_run":0,"output":27,"sum":"1591465478"}'
 }
 
 @test "paginate: on resume the output is cut back to the checkpoint (a page written, no state yet)" {
@@ -863,7 +863,7 @@ paginate: stop: error, exit 2; 0 pages, 0 records" ]
 	echo '{"paginate":1}' >bad
 	run --separate-stderr paginate --state bad -- "$P/offsets"
 	assert_failure 1
-	[ "$stderr" = "paginate: bad: not a paginate state file" ]
+	[ "$stderr" = "paginate: bad: not a paginate state file (no checksum); remove it to start over" ]
 }
 
 @test "paginate: kill -9 at seeded instants, then resume: every record exactly once" {

@@ -185,7 +185,7 @@ deps_of() {
 	echo '{}' >empty.state
 	run datamill-cursor --state empty.state --base-url http://127.0.0.1:9
 	assert_failure 1
-	assert_output 'datamill-cursor: empty.state: not a state file (no "pipeline" in it)'
+	assert_output 'datamill-cursor: empty.state: not a state file of datamill-cursor (cut short or damaged); remove it to start over'
 	run datamill-cursor --query missing.xml --base-url http://127.0.0.1:9
 	assert_failure 2
 	assert_output "datamill-cursor: --query missing.xml: cannot read it (no such file, or not readable)"
