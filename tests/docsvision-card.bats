@@ -104,7 +104,8 @@ ops() {
 	# Another -o: no rows.
 	run -0 dv --state "$st" -o "$out.new" "$(card medium)"
 	assert_output "docsvision-card: card unchanged since timestamp $(jq .timestamp "$st"): no rows"
-	[ -e "$out.new" ] && [ ! -s "$out.new" ]
+	[ -e "$out.new" ]
+	[ ! -s "$out.new" ]
 	emu_ctl 'docsvision/edit?card=medium' -X POST >/dev/null
 	dv -q --state "$st" -o "$out" "$(card medium)"
 	same_as_truth "$out" 'docsvision?card=medium'

@@ -91,7 +91,8 @@ setup() {
 	assert_output "paginate: -o d: a directory, not a file"
 	run -2 fetch-page -o d "$EMU/datamill/cursor.json"
 	assert_output "fetch-page: d: a directory, not a file"
-	[ -d d ] && [ -z "$(ls d)" ]
+	[ -d d ]
+	[ -z "$(ls d)" ]
 }
 
 @test "output-path: fetch-page -o through a symbolic link replaces the target atomically; a device is written in place" {
@@ -101,9 +102,11 @@ setup() {
 	ln -s real/page.xml link
 	ln -s real/new.xml dangling
 	run -0 fetch-page -s -o link "$EMU/datamill/cursor.xml?query=%3Cquery%20class%3D%22TWorker%22%2F%3E"
-	[ -L link ] && grep -q '<data' real/page.xml
+	[ -L link ]
+	grep -q '<data' real/page.xml
 	run -0 fetch-page -s -o dangling "$EMU/datamill/cursor.xml?query=%3Cquery%20class%3D%22TWorker%22%2F%3E"
-	[ -L dangling ] && grep -q '<data' real/new.xml
+	[ -L dangling ]
+	grep -q '<data' real/new.xml
 	mknod full c 1 7
 	run -74 fetch-page -s -o full "$EMU/datamill/cursor.xml?query=%3Cquery%20class%3D%22TWorker%22%2F%3E"
 	[ -c full ]
