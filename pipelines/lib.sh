@@ -378,7 +378,8 @@ pp_state_open() {
 		return 0
 	fi
 	PP_STATE_JSON=$(jq -cn --arg p "$PP_NAME" --arg q "$1" '{pipeline: $p, params: $q, complete: false}')
-	pp_json_write "$PP_STATE" "$PP_STATE_JSON"
+	pp_json_write "$PP_STATE" "$PP_STATE_JSON" created
+	pp_step created
 }
 
 # pp_state_get JQ-FILTER: a value of the state (jq -r).
@@ -387,10 +388,13 @@ pp_state_get() { jq -r "$1" <<<"$PP_STATE_JSON"; }
 # pp_state_complete: 0 when the last run committed (a snapshot then has nothing to do).
 pp_state_complete() { [ -n "$PP_STATE" ] && [ "$(pp_state_get .complete)" = true ]; }
 
-# pp_state_put JQ-FILTER [jq args…] [STEP]: the state updated and written.
+# pp_state_put STEP JQ-FILTER [jq args…]: the state updated and written (STEP-written: the
+# temporary on disk, the rename still to come).
 pp_state_put() {
+	local step=$1
+	shift
 	PP_STATE_JSON=$(jq -c "$@" <<<"$PP_STATE_JSON") || pp_die 1 "$PP_STATE: cannot update"
-	pp_json_write "$PP_STATE" "$PP_STATE_JSON"
+	pp_json_write "$PP_STATE" "$PP_STATE_JSON" "$step"
 }
 
 # pp_state_clean: the work files of a committed run (also temporaries a kill left).
@@ -408,7 +412,7 @@ pp_state_new_run() {
 	pp_step new-run
 	pp_state_clean
 	pp_step new-run-cleaned
-	pp_state_put "(${1:-.}) | .complete = false" "${@:2}"
+	pp_state_put new-run "(${1:-.}) | .complete = false" "${@:2}"
 	pp_step new-run-begun
 }
 

@@ -74,6 +74,10 @@ setup() {
 	reset 'records=60&datamill_max_objects=20'
 	run -0 every_step fresh datamill dm --state "$ST" -o "$OUT"
 	assert_line committed
+	# a run cut off (here: by --max-pages) starts its query again: killed there too
+	cut_off() { fresh; dm --max-pages 1 --state "$ST" -o "$OUT"; }
+	run -0 every_step cut_off datamill dm --state "$ST" -o "$OUT"
+	assert_line restarted
 }
 
 @test "commit: diadoc-packet killed at every step, then exact" {
