@@ -402,7 +402,7 @@ pp_state_clean() {
 	local s=$PP_STATE dir=.
 	[[ $s != */* ]] || dir=${s%/*}
 	rm -f -- "$s.run" "$s.run.lock" "$s".run.type[1-8] "$s".run.type[1-8].lock "$s.cursor" \
-		"$s.first" "$s".tmp.?????? "$s".*.tmp.?????? "${dir:-}/.${s##*/}".run*.??????
+		"$s.first" "$s.first.tmp" "$s".tmp.?????? "$s".*.tmp.?????? "${dir:-}/.${s##*/}".run*.??????
 }
 
 # pp_state_new_run [JQ-FILTER [jq args…]]: after a committed run, the next one (incremental
