@@ -32,8 +32,9 @@ static struct {
 	long long in_bytes;	/* decoded bytes so far, for messages */
 } s;
 
-static void usage(FILE *f, int status)
+static void __attribute__((noreturn)) usage(int status)
 {
+	FILE *f = status ? stderr : stdout;
 	fputs("usage: b64inflate [-u] [-f auto|deflate|zlib|gzip|none] [FILE]\n", f);
 	exit(status);
 }
@@ -170,19 +171,19 @@ int main(int argc, char *argv[])
 				;
 			if (i == 5) {
 				warnx("-f %s: not auto, deflate, zlib, gzip or none", optarg);
-				usage(stderr, EXIT_USAGE);
+				usage(EXIT_USAGE);
 			}
 			s.format = i;
 			break;
 		case 'u': out_unbuffered = 1; break;
-		case 'h': usage(stdout, EXIT_OK); break;
+		case 'h': usage(EXIT_OK); break;
 		case 'V': print_version(); return fshut(stdout, "<stdout>");
-		default: usage(stderr, EXIT_USAGE);
+		default: usage(EXIT_USAGE);
 		}
 	}
 	if (argc - optind > 1) {
 		warnx("%s: unexpected argument (one input file at most)", argv[optind + 1]);
-		usage(stderr, EXIT_USAGE);
+		usage(EXIT_USAGE);
 	}
 	int fd = STDIN_FILENO;
 	s.name = "<stdin>";

@@ -28,8 +28,9 @@ static struct {
 } in = { .max = 64 << 20 };
 static struct buf out;
 
-static void usage(FILE *f, int status)
+static void __attribute__((noreturn)) usage(int status)
 {
+	FILE *f = status ? stderr : stdout;
 	fputs("usage: datamill-norm [-u] [--max-record-bytes N] [FILE ...]\n", f);
 	exit(status);
 }
@@ -343,13 +344,13 @@ int main(int argc, char *argv[])
 		case 'B':
 			if (arg_size(optarg, 1024, 1ULL << 31, &max)) {
 				warnx("--max-record-bytes: not a number from 1024 to 2G: %s", optarg);
-				usage(stderr, EXIT_USAGE);
+				usage(EXIT_USAGE);
 			}
 			in.max = (size_t)max;
 			break;
-		case 'h': usage(stdout, EXIT_OK); break;
+		case 'h': usage(EXIT_OK); break;
 		case 'V': print_version(); return fshut(stdout, "<stdout>");
-		default: usage(stderr, EXIT_USAGE);
+		default: usage(EXIT_USAGE);
 		}
 	}
 	out_init();

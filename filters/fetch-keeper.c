@@ -39,11 +39,11 @@ static pid_t workers[WORKERS_MAX];
 static volatile sig_atomic_t stopping;
 static int client = -1;		/* the socket of the exchange in progress */
 
-static void usage(FILE *f)
+static void __attribute__((noreturn)) usage(int status)
 {
 	fputs("usage: fetch-keeper [-P n] --serve\n"
-	      "       fetch-keeper [-P n] [--] command [argument ...]\n", f);
-	exit(f == stderr ? EXIT_USAGE : EXIT_OK);
+	      "       fetch-keeper [-P n] [--] command [argument ...]\n", status ? stderr : stdout);
+	exit(status);
 }
 
 /* 'X' and an exit status, or 'K' and a signal; async-signal-safe. */
@@ -321,27 +321,26 @@ int main(int argc, char **argv)
 		return fetch_page_main(argc, argv);	/* no keeper served this one */
 	}
 	int c;
-	char *end;
+	long long workers;
 	while ((c = getopt_long(argc, argv, "+hP:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
-			errno = 0;
-			parallel = (int)strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || parallel < 1 || parallel > WORKERS_MAX) {
+			if (arg_num(optarg, 1, WORKERS_MAX, &workers)) {
 				warnx("-P %s: not a number from 1 to %d", optarg, WORKERS_MAX);
-				usage(stderr);
+				usage(EXIT_USAGE);
 			}
+			parallel = (int)workers;
 			break;
 		case O_SERVE: serve_mode = 1; break;
 		case 'h':
-		case O_HELP: usage(stdout); break;
+		case O_HELP: usage(EXIT_OK); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
-		default: usage(stderr);
+		default: usage(EXIT_USAGE);
 		}
 	}
 	if (!serve_mode == (optind == argc)) {
 		warnx("%s", serve_mode ? "--serve: not with a command" : "a command or --serve is needed");
-		usage(stderr);
+		usage(EXIT_USAGE);
 	}
 	if (!serve_mode)
 		return run_command(argv + optind);

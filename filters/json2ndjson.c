@@ -67,8 +67,9 @@ static const char *const fault_members[] = { "code", "status", "error", "message
 	"description", "error_description", "name" };
 enum { F_CODE = 0, F_STRING = 3, F_NAME = 7, F_END = 8 };
 
-static void __attribute__((noreturn)) usage(FILE *f, int status)
+static void __attribute__((noreturn)) usage(int status)
 {
+	FILE *f = status ? stderr : stdout;
 	fprintf(f, "usage: json2ndjson [-u] [--records PATH] [--meta NAME=PATH]... [--fault PATH]\n"
 	    "                   [--max-depth N] [--max-record-bytes N] [FILE ...]\n");
 	exit(status);
@@ -81,7 +82,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) bad(const char *fmt,
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
 	va_end(ap);
-	usage(stderr, EXIT_USAGE);
+	usage(EXIT_USAGE);
 }
 
 static void add_comp(struct path *p, char *key, size_t len, unsigned long index)
@@ -483,9 +484,9 @@ int main(int argc, char *argv[])
 		case 'M': add_meta(optarg); break;
 		case 'R': records = optarg; break;
 		case 'V': print_version(); return fshut(stdout, "<stdout>");
-		case 'h': usage(stdout, EXIT_OK); break;
+		case 'h': usage(EXIT_OK); break;
 		case 'u': out_unbuffered = 1; break;
-		default: usage(stderr, EXIT_USAGE);
+		default: usage(EXIT_USAGE);
 		}
 	}
 	if (P.maxdepth < 1)

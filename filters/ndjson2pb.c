@@ -382,7 +382,7 @@ static FILE *open_input(const char *name)
 	return f;
 }
 
-static void usage(int status)
+static void __attribute__((noreturn)) usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
 	exit(status);
@@ -454,7 +454,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-		case O_HELP: usage(0); break;
+		case O_HELP: usage(EXIT_OK); break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
 		}

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,10 +29,9 @@ static struct pager_opts o = { .page_size = 100, .start_page = 1, .max_empty = 1
 				.retry_delay = 1, .parallel = 1, .spool_mem = 16 << 20,
 				.progress_every = 10 };
 
-static const char *strategy_names[] = { "offset", "cursor", "after-key", "pages" };
-
-static void usage(FILE *f, int status)
+static void __attribute__((noreturn)) usage(int status)
 {
+	FILE *f = status ? stderr : stdout;
 	fprintf(f, "usage: paginate [-qu] [-m seconds] [-o file] [-P n]\n"
 		"                [-s offset|cursor|after-key|pages] [--page-size n] [--start-offset n]\n"
 		"                [--start-page n] [--start-token token]\n"
@@ -52,24 +52,21 @@ static void bad_usage(const char *fmt, const char *arg)
 	fprintf(stderr, "paginate: ");
 	fprintf(stderr, fmt, arg);
 	fputc('\n', stderr);
-	usage(stderr, EXIT_USAGE);
+	usage(EXIT_USAGE);
 }
 
-static long long num_arg(const char *s, const char *opt, long long min)
+static long long num_arg(const char *s, const char *opt, long long min, long long max)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min)
+	long long v;
+	if (arg_num(s, min, max, &v))
 		bad_usage("%s: not a valid number", opt);
 	return v;
 }
 
 static double secs_arg(const char *s, const char *opt)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || *end || !(v >= 0) || v > 1e6)
+	double v;
+	if (arg_secs(s, 1e6, &v))
 		bad_usage("%s: not a valid number", opt);
 	return v;
 }
@@ -137,8 +134,8 @@ static const struct option longopts[] = {
 
 static void parse_strategy(const char *s)
 {
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(s, strategy_names[i])) {
+	for (int i = 0; i < PG_NSTRATEGY; i++)
+		if (!strcmp(s, pager_strategy[i])) {
 			o.strategy = i;
 			return;
 		}
@@ -150,13 +147,13 @@ static void parse_opt(int c, const char *arg)
 	switch (c) {
 	case 'm': o.max_time = secs_arg(arg, "--max-time"); break;
 	case 'o': o.output = arg; break;
-	case 'P': o.parallel = (int)num_arg(arg, "--parallel", 1); break;
+	case 'P': o.parallel = (int)num_arg(arg, "--parallel", 1, INT_MAX); break;
 	case 'q': o.quiet = 1; break;
 	case 's': parse_strategy(arg); break;
 	case 'u': o.unbuffered = 1; break;
-	case O_PAGE_SIZE: o.page_size = num_arg(arg, "--page-size", 1); break;
-	case O_START_OFFSET: o.start_offset = num_arg(arg, "--start-offset", 0); break;
-	case O_START_PAGE: o.start_page = num_arg(arg, "--start-page", 0); break;
+	case O_PAGE_SIZE: o.page_size = num_arg(arg, "--page-size", 1, LLONG_MAX); break;
+	case O_START_OFFSET: o.start_offset = num_arg(arg, "--start-offset", 0, LLONG_MAX); break;
+	case O_START_PAGE: o.start_page = num_arg(arg, "--start-page", 0, LLONG_MAX); break;
 	case O_START_TOKEN: o.start_token = arg; break;
 	case O_TOKEN_FIELD: o.token_field = arg; break;
 	case O_TOKEN_REPEATS: o.token_repeats = 1; break;
@@ -170,17 +167,17 @@ static void parse_opt(int c, const char *arg)
 		o.total_if = xstrndup(arg, strcspn(arg, "="));
 		o.total_if_value = strchr(arg, '=') + 1;
 		break;
-	case O_PAGE_COUNT: o.page_count = num_arg(arg, "--page-count", 0); o.have_page_count = 1; break;
+	case O_PAGE_COUNT: o.page_count = num_arg(arg, "--page-count", 0, LLONG_MAX); o.have_page_count = 1; break;
 	case O_PAGE_COUNT_FIELD: o.page_count_field = arg; break;
-	case O_MAX_PAGES: o.max_pages = num_arg(arg, "--max-pages", 1); break;
-	case O_MAX_EMPTY: o.max_empty = num_arg(arg, "--max-empty", 0); o.set_max_empty = 1; break;
+	case O_MAX_PAGES: o.max_pages = num_arg(arg, "--max-pages", 1, LLONG_MAX); break;
+	case O_MAX_EMPTY: o.max_empty = num_arg(arg, "--max-empty", 0, LLONG_MAX); o.set_max_empty = 1; break;
 	/* A count off the declared total is an error by default; --strict stays for the
 	 * scripts written when it was not, and the last of the two options wins. */
 	case O_STRICT: o.strict = 1; o.allow_short = 0; break;
 	case O_ALLOW_SHORT: o.allow_short = 1; o.strict = 0; break;
 	case O_END_FAULT: names_add(&o.end_faults, &o.nend_faults, arg); break;
 	case O_RETRY_FAULT: names_add(&o.retry_faults, &o.nretry_faults, arg); break;
-	case O_RETRY: o.retry = (int)num_arg(arg, "--retry", 0); break;
+	case O_RETRY: o.retry = (int)num_arg(arg, "--retry", 0, INT_MAX); break;
 	case O_RETRY_DELAY: o.retry_delay = secs_arg(arg, "--retry-delay"); break;
 	case O_STATE: o.state = arg; break;
 	case O_RATE: o.rate = secs_arg(arg, "--rate"); break;
@@ -191,7 +188,7 @@ static void parse_opt(int c, const char *arg)
 		break;
 	case O_SPOOL_MEM: o.spool_mem = size_arg(arg); break;
 	case O_PIPELINE: pipeline = 1; break;
-	case O_APPEND_AT: o.append_at = num_arg(arg, "--append-at", 0); o.have_append_at = 1; break;
+	case O_APPEND_AT: o.append_at = num_arg(arg, "--append-at", 0, LLONG_MAX); o.have_append_at = 1; break;
 	case O_NO_KEEPALIVE: setenv("PAGEPULL_NO_KEEPALIVE", "1", 1); break;
 	case O_LABEL:
 		/* One run of several (a pipeline's product types): every message of this one
@@ -200,9 +197,9 @@ static void parse_opt(int c, const char *arg)
 			errx(EXIT_IOERR, "out of memory");
 		break;
 	case 'h':
-	case O_HELP: usage(stdout, 0); break;
+	case O_HELP: usage(EXIT_OK); break;
 	case O_VERSION: print_version(); exit(fshut(stdout, "<stdout>")); break;
-	default: usage(stderr, EXIT_USAGE);
+	default: usage(EXIT_USAGE);
 	}
 }
 
@@ -211,23 +208,22 @@ static void parse_opt(int c, const char *arg)
 static void check_opts(void)
 {
 	int s = o.strategy;
-	static const char *only[] = { "offset", "cursor", "after-key", "pages" };
 	if (s == PG_CURSOR && !o.token_field)
 		bad_usage("%s", "-s cursor needs --token-field");
 	if (s == PG_AFTERKEY && !o.key_field)
 		bad_usage("%s", "-s after-key needs --key-field");
 	if (o.token_field && s != PG_CURSOR && s != PG_PAGES)
-		bad_usage("--token-field: not with -s %s", only[s]);
+		bad_usage("--token-field: not with -s %s", pager_strategy[s]);
 	if (o.key_field && s != PG_AFTERKEY)
-		bad_usage("--key-field: not with -s %s", only[s]);
+		bad_usage("--key-field: not with -s %s", pager_strategy[s]);
 	if ((o.token_repeats || o.set_max_empty) && s != PG_CURSOR)
-		bad_usage("--token-repeats, --max-empty: not with -s %s", only[s]);
+		bad_usage("--token-repeats, --max-empty: not with -s %s", pager_strategy[s]);
 	if ((o.have_page_count || o.page_count_field) && s != PG_PAGES)
-		bad_usage("--page-count, --page-count-field: not with -s %s", only[s]);
+		bad_usage("--page-count, --page-count-field: not with -s %s", pager_strategy[s]);
 	if (o.start_token && s == PG_OFFSET)
-		bad_usage("--start-token: not with -s %s", only[s]);
+		bad_usage("--start-token: not with -s %s", pager_strategy[s]);
 	if (o.parallel > 1 && s != PG_OFFSET && s != PG_PAGES)
-		bad_usage("--parallel: not with -s %s (the next page depends on this one)", only[s]);
+		bad_usage("--parallel: not with -s %s (the next page depends on this one)", pager_strategy[s]);
 	if (o.parallel > 64)
 		bad_usage("%s", "--parallel: at most 64");
 	if (o.have_append_at && !o.output)

@@ -301,7 +301,7 @@ static void run(struct in *in)
 	}
 }
 
-static void usage(int status)
+static void __attribute__((noreturn)) usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
 	exit(status);
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 		case O_MAXREC: max_record = number_arg("--max-record-bytes", optarg, 1); break;
 		case O_DEPTH: max_depth = number_arg("--max-depth", optarg, 0); break;
 		case 'h':
-		case O_HELP: usage(0); break;
+		case O_HELP: usage(EXIT_OK); break;
 		case O_VERSION: free(metargs); print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
 		}

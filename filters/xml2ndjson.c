@@ -67,8 +67,9 @@ static struct {
 	struct xmlin in;
 } d;
 
-static void usage(FILE *f, int status)
+static void __attribute__((noreturn)) usage(int status)
 {
+	FILE *f = status ? stderr : stdout;
 	fputs("usage: xml2ndjson [-qu] [-N PREFIX=URI]... [--records PATH] [--array NAME|PATH]...\n"
 	      "                  [--meta NAME=PATH]... [--meta-out FILE] [--text PATH] [--qualified]\n"
 	      "                  [--max-depth N] [--max-record-bytes N] [--no-dtd] [FILE...]\n", f);
@@ -81,7 +82,7 @@ static void bad_usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarnx(fmt, ap);
 	va_end(ap);
-	usage(stderr, EXIT_USAGE);
+	usage(EXIT_USAGE);
 }
 
 /* Stops the parser with our own error at the current position. */
@@ -506,7 +507,7 @@ int main(int argc, char *argv[])
 		case 'u': out_unbuffered = 1; break;
 		case O_ARRAY: o.arrays[narray++] = optarg; break;
 		case 'h':
-		case O_HELP: usage(stdout, EXIT_OK); break;
+		case O_HELP: usage(EXIT_OK); break;
 		case O_MAXDEPTH: o.maxdepth = (long)number("--max-depth", optarg, 1, 10000); break;
 		case O_MAXREC: o.maxrec = number("--max-record-bytes", optarg, 1024, 1UL << 31); break;
 		case O_META: add_meta(optarg); break;
@@ -516,7 +517,7 @@ int main(int argc, char *argv[])
 		case O_RECORDS: o.records = optarg; break;
 		case O_TEXT: o.text = optarg; break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
-		default: usage(stderr, EXIT_USAGE);
+		default: usage(EXIT_USAGE);
 		}
 	}
 	if (o.text && o.records)

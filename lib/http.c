@@ -36,13 +36,6 @@ enum { Z_OFF, Z_RUN, Z_END, Z_BAD, Z_UNASKED };	/* x->zstate */
 int http_keep_handle, http_watch_fd = -1;
 static CURL *kept;	/* the keeper's handle, reused exchange after exchange */
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* A Fault element, any prefix, in the bytes. */
 static int has_fault(const char *p, size_t n)
 {
@@ -304,7 +297,7 @@ static int on_debug(CURL *h, curl_infotype t, char *p, size_t n, void *ud)
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t ulnow)
 {
 	struct http_xfer *x = ud;
-	double t = now();
+	double t = clock_now();
 	struct pollfd w = { .fd = http_watch_fd, .events = POLLIN };
 	if (http_watch_fd >= 0 && poll(&w, 1, 0) == 1)
 		return 1;	/* the client hung up (or broke the protocol): nobody waits */
@@ -536,7 +529,7 @@ int http_perform(struct http_xfer *x, int *retryable, struct buf *m)
 	x->zstate = Z_OFF;
 	x->zerr[0] = 0;
 	x->written = x->seen = 0;
-	x->seen_at = now();
+	x->seen_at = clock_now();
 	x->shown_at = 0;
 	x->reason[0] = x->errbuf[0] = 0;
 	CURLcode rc = curl_easy_perform(x->curl);

@@ -86,10 +86,18 @@ ssize_t line_read(struct linereader *lr);	/* length, or -1 at EOF */
  * bytes, so that memory stays within max whatever the input. */
 ssize_t line_read_max(struct linereader *lr, size_t max);
 
-/* args.c: a size option: digits with an optional k, M or G suffix (powers of 1024),
- * within min..max after the suffix; 0, or -1 if malformed or out of range. */
+/* args.c: option values, one parser a kind; each returns 0 and sets *out, or -1 if
+ * malformed or out of range (the caller names the option). Digits only: no sign, space,
+ * exponent or hex. arg_num: a whole number within min..max ('-' only when min < 0).
+ * arg_size: digits with an optional k, M or G suffix (powers of 1024), within min..max
+ * after the suffix. arg_secs: seconds, digits with an optional fraction (0.5), at most max. */
+int arg_num(const char *s, long long min, long long max, long long *out);
 int arg_size(const char *s, unsigned long long min, unsigned long long max,
 	     unsigned long long *out);
+int arg_secs(const char *s, double max, double *out);
+
+/* clock.c: monotonic seconds, for deadlines, waits and progress (never a date). */
+double clock_now(void);
 
 /* common option helpers */
 void print_version(void);		/* "prog 0.1.0" on stdout */
@@ -396,7 +404,8 @@ int job_wait(struct job *j, int nohang, int *wst);
 
 /* pager.c: paginate's engine — the page loop, stop rules, guards, retries, page-atomic
  * output, checkpoints, parallel pages. pager_run returns the exit status. */
-enum { PG_OFFSET, PG_CURSOR, PG_AFTERKEY, PG_PAGES };
+enum { PG_OFFSET, PG_CURSOR, PG_AFTERKEY, PG_PAGES, PG_NSTRATEGY };
+extern const char *const pager_strategy[];	/* -s's names, by PG_*: "offset", … */
 struct pager_opts {
 	int strategy, parallel, retry, quiet, strict, unbuffered, token_repeats, progress;
 	int have_page_count, set_max_empty;

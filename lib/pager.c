@@ -27,7 +27,7 @@
 #include <cjson/cJSON.h>
 #include "pagepull.h"
 
-static const char *strategy_names[] = { "offset", "cursor", "after-key", "pages" };
+const char *const pager_strategy[PG_NSTRATEGY] = { "offset", "cursor", "after-key", "pages" };
 
 struct pos {
 	long long index, number, offset;
@@ -67,13 +67,6 @@ static struct {
 	struct hset tokens, hashes;
 	double t0, next_launch, last_progress;
 } r;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint64_t hash_str(const char *s)
 {
@@ -147,7 +140,7 @@ static void save_state(void)
 	if (!o->state)
 		return;
 	struct pgstate s = {
-		.strategy = strategy_names[o->strategy], .token = r.next.token, .done = r.done,
+		.strategy = pager_strategy[o->strategy], .token = r.next.token, .done = r.done,
 		.index = r.next.index, .number = r.next.number, .offset = r.next.offset,
 		.pages = r.pages, .records = r.records, .empty_run = r.empty_run,
 		.have_total = r.have_total, .total = r.total, .have_count = r.have_count,
@@ -162,9 +155,9 @@ static int resume(void)
 	struct pgstate s;
 	if (!o->state || !state_load(o->state, &s))
 		return 0;
-	if (strcmp(s.strategy, strategy_names[o->strategy]))
+	if (strcmp(s.strategy, pager_strategy[o->strategy]))
 		errx(EXIT_USAGE, "%s: a state of -s %s, not -s %s", o->state, s.strategy,
-		     strategy_names[o->strategy]);
+		     pager_strategy[o->strategy]);
 	free((char *)s.strategy);
 	if (!o->output != !s.have_output)
 		errx(EXIT_USAGE, "%s: written %s -o; resume it the same way", o->state,
@@ -248,7 +241,7 @@ static void progress(double t, int final)
 
 static void stop_line(const char *reason)
 {
-	progress(now(), 1);
+	progress(clock_now(), 1);
 	if (!o->quiet)
 		fprintf(stderr, "%s: stop: %s; %lld page%s, %lld record%s\n", program_invocation_short_name,
 			reason, r.pages, plural(r.pages), r.records, plural(r.records));
@@ -275,7 +268,7 @@ static void launch(struct page *p)
 	if (rc == 0) {
 		p->st = PS_RUN;
 		p->timed_out = 0;
-		p->deadline = o->max_time > 0 ? now() + o->max_time : 0;
+		p->deadline = o->max_time > 0 ? clock_now() + o->max_time : 0;
 		return;
 	}
 	page_msg(p, PS_FAIL, e == EAGAIN || e == ENOMEM ? EXIT_TEMPFAIL : EXIT_USAGE,
@@ -298,7 +291,7 @@ static void retry_or_fail(struct page *p, int code, const char *what)
 	}
 	double d = backoff_delay(o->retry_delay, (unsigned)p->attempt, 60);
 	p->st = PS_WAIT;
-	p->wake = now() + d;
+	p->wake = clock_now() + d;
 	if (!o->quiet)
 		warnx("page %lld: %s; retry %d of %d in %.1f s", p->at.number, what, p->attempt,
 		      o->retry, d);
@@ -575,7 +568,7 @@ static int commit(struct page *p)
 	p->st = PS_FREE;
 	r.done = v == STOP_DONE;
 	save_state();
-	progress(now(), 0);
+	progress(clock_now(), 0);
 	if (r.plan.index == r.next.index)
 		pos_copy(&r.plan, &r.next);
 	return v == GO ? -1 : finish(0);
@@ -704,7 +697,7 @@ static void wait_events(void)
 	struct pollfd pf[64];
 	struct page *pp[64];
 	int n = 0;
-	double t = now(), wake = INFINITY;
+	double t = clock_now(), wake = INFINITY;
 	for (long long i = r.next.index; i < r.plan.index; i++) {
 		struct page *p = slot(i);
 		if (p->st == PS_RUN) {
@@ -735,7 +728,7 @@ static void wait_events(void)
 		else if (k == 0 || errno != EINTR)
 			reap(pp[i], k == 0 ? 0 : errno);
 	}
-	t = now();
+	t = clock_now();
 	for (int i = 0; i < n; i++)
 		if (pp[i]->st == PS_RUN && pp[i]->deadline && t >= pp[i]->deadline) {
 			/* The whole group: a shell script's curl too. */
@@ -804,7 +797,7 @@ int pager_run(const struct pager_opts *opts)
 	pos_copy(&r.plan, &r.next);
 	r.first_index = r.next.index;
 	r.tty = isatty(STDERR_FILENO);
-	r.t0 = r.last_progress = now();
+	r.t0 = r.last_progress = clock_now();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
@@ -813,7 +806,7 @@ int pager_run(const struct pager_opts *opts)
 		int rc = commit_ready();
 		if (rc >= 0)
 			return rc;
-		launch_ready(now());
+		launch_ready(clock_now());
 		rc = commit_ready();
 		if (rc >= 0)
 			return rc;
