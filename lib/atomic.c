@@ -69,16 +69,17 @@ FILE *atomic_open(const char *path, char **tmp)
 {
 	struct stat st;
 	*tmp = NULL;
-	char *target = follow(path);
-	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+	/* stat(2), not follow(): the kernel also follows the links of /proc/self/fd, which
+	 * readlink(2) shows as "pipe:[N]" (-o /dev/stdout, /dev/fd/N, a process substitution) */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		errx(EXIT_USAGE, "%s: a directory, not a file", path);
-	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
-		free(target);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		FILE *f = fopen(path, "wb");
 		if (!f)
 			err(EXIT_IOERR, "%s", path);
 		return f;
 	}
+	char *target = follow(path);
 	const char *slash = strrchr(target, '/');
 	struct buf t = { 0 };
 	if (slash)

@@ -127,6 +127,22 @@ setup() {
 	assert_equal "$(cat got)" '{"a":2}'
 }
 
+@test "output-path: -o /dev/stdout, /dev/fd/N and a process substitution write the pipe they name, as curl does" {
+	# /dev/stdout → /proc/self/fd/1 → "pipe:[N]": a link the kernel follows, readlink cannot
+	run -0 bash -c 'fetch-page -s -o /dev/stdout "$0/_emulator/info" | jq -r .base_url' "$EMU"
+	assert_output "$EMU"
+	run -0 bash -c 'paginate -q -s cursor --token-field next -o /dev/stdout -- echo "{\"a\":1}" | cat'
+	assert_output '{"a":1}'
+	run -0 bash -c 'fetch-page -s -o >(jq -r .base_url >got) "$0/_emulator/info"; wait $!; cat got' "$EMU"
+	assert_output "$EMU"
+	run -0 bash -c 'paginate -q -s cursor --token-field next -o /dev/fd/3 -- echo "{\"b\":2}" 3>&1 | cat'
+	assert_output '{"b":2}'
+	# and through a redirection to a regular file: the file the shell opened gets the bytes
+	fetch-page -s -o /dev/stdout "$EMU/_emulator/info" >info.json
+	assert_equal "$(jq -r .base_url info.json)" "$EMU"
+	[ "$(ls -A | grep -c '^\.')" -eq 0 ] || fail "a temporary file was left: $(ls -A)"
+}
+
 @test "output-path: no part or temporary file is left after a failure or SIGINT without --state" {
 	reset records=200
 	fault 'api=mercury&kind=http&status=403&on=3'
