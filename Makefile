@@ -46,10 +46,10 @@ PIPELINES = $(filter-out proto %.sh %.proto %.xml %.json %.desc,$(notdir $(wildc
 all: $(BINS) build/diadoc.desc build/py/.stamp $(MANPAGES)
 
 deps:
-	@sh tests/deps.sh $(DEBS)
+	@sh tests/tools/deps.sh $(DEBS)
 
 deps-test:
-	@sh tests/deps.sh $(DEBS) $(DEBS_TEST)
+	@sh tests/tools/deps.sh $(DEBS) $(DEBS_TEST)
 
 # The descriptor.proto bindings let pb2ndjson read any FileDescriptorSet at run time.
 build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h: /usr/include/google/protobuf/descriptor.proto
@@ -106,10 +106,10 @@ build/py/.stamp: $(PROTOS)
 	@touch $@
 
 check: deps-test all asan
-	@sh tests/run.sh
+	@sh tests/tools/run.sh
 
 demo: deps all
-	@bash tests/demo.sh
+	@bash tests/tools/demo.sh
 
 bench: deps-test all
 	@bash tests/bench/run.sh
@@ -118,12 +118,12 @@ fuzz: deps-test
 	@bash tests/fuzz/run.sh
 
 # make asan: the same sources with ASan+UBSan, objects in build/asan/lib, filters in
-# build/asan/bin (tests/sanitize.mk); make check runs suites against it (tests/run.sh).
+# build/asan/bin (tests/tools/sanitize.mk); make check runs suites against it (tests/tools/run.sh).
 # make valgrind: memcheck over the decoders' golden tests (tests/sanitize.bats).
 ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 .PHONY: asan valgrind
 asan: deps-test all
-	@$(MAKE) -s -f tests/sanitize.mk CFLAGS='$(ASAN_CFLAGS)'
+	@$(MAKE) -s -f tests/tools/sanitize.mk CFLAGS='$(ASAN_CFLAGS)'
 
 valgrind: deps-test all
 	@bats --tap --filter 'valgrind' tests/sanitize.bats

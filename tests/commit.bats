@@ -6,7 +6,7 @@
 # Incremental pipelines are also killed at every point of the run after a complete one.
 # Also: every state file is checked (16.5, 16.6) and locked (16.7).
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 card() { emu_ctl info | jq -r --arg n "$1" '.cards[] | select(.name == $n) | .id'; }
 

@@ -2,7 +2,7 @@
 # datamill-cursor against the emulator: XML and JSON give the same bytes, every dataset size,
 # faults, eof styles (missing eof = not finished), a kill -9 and a resume.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 dm() {
 	datamill-cursor --base-url "$EMU/datamill" --retry-delay 0.1 "$@"

@@ -2,7 +2,7 @@
 # diadoc-events against the emulator: every dataset size, time windows and populate options,
 # TotalCount, faults, a kill -9 and a resume, and an incremental second run.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 EPOCH=621355968000000000
 

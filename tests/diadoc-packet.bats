@@ -2,7 +2,7 @@
 # diadoc-packet against the emulator: the packets of 0, 1, 100, 101 and 10 000 documents,
 # short and empty pages that are not the last, faults, a kill -9 and a resume.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 setup_file() {
 	emu_start --records 0 --diadoc-packet-records 10000

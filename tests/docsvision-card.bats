@@ -4,7 +4,7 @@
 # error and SIGTERM, a kill -9 and a resume; SessionLogin as documented and SessionLogout
 # after every run that logged in.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 dv() {
 	docsvision-card --base-url "$EMU" --retry-delay 0.1 "$@"

@@ -8,12 +8,7 @@
 # MERCURY_BASE_URL and DIADOC_BASE_URL), their gathered output compared with the emulator's
 # ground truth; then a job is killed on its host and the command run again.
 load helpers
-load fixtures/pipelines/common
-
-# free_port: a port nobody listens on now.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+pipeline_suite
 
 # host NAME: an sshd on a free loopback port, with pagepull installed under $FAN/NAME/prefix.
 host() {

@@ -8,7 +8,7 @@
 # A zero exit with output other than the truth — a silently short or doubled output — is
 # the failure this file exists to catch. The matrix is printed as a table (TAP comments).
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 # Small datasets (3-5 pages each), short timeouts: the whole matrix stays within minutes.
 COMMON=(-q --retry 1 --retry-delay 0.1 --stall-time 1 --max-time 15 --connect-timeout 3)

@@ -5,7 +5,7 @@
 # are fetch-page's own; no keeper (or a dead one) means direct exchanges; a keeper killed
 # with -9 mid-run costs no record; the socket directory is private and goes with the run.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 bats_require_minimum_version 1.5.0
 
 setup_file() {

@@ -2,12 +2,12 @@
 # The README's DuckDB loading, for real: DuckDB from npm (@duckdb/node-api with its native
 # library, a pinned version, installed into build/duckdb on first use), the README's SQL block
 # taken from README.md and run as printed on the five pipelines' output against the emulator
-# (tests/duckdb-sql.js stands in for `duckdb FILE < load.sql`), then every table compared with
+# (tests/tools/duckdb-sql.js stands in for `duckdb FILE < load.sql`), then every table compared with
 # the emulator's ground truth: typed columns as the README says detection types them, nested
 # records byte for byte; Cyrillic, quotes, backslashes, characters outside the BMP, 64-bit
 # integers written as strings and nulls counted on both sides.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 DUCKDB_VERSION=1.5.6-r.1
 
@@ -36,7 +36,7 @@ duckdb_install() {
 # sql: the SQL on stdin against the test database, rows as JSON lines (run in $LOAD, where
 # the README's relative file names point).
 sql() {
-	(cd "$LOAD" && NODE_PATH="$ROOT/build/duckdb/node_modules" node "$ROOT/tests/duckdb-sql.js" pagepull.db)
+	(cd "$LOAD" && NODE_PATH="$ROOT/build/duckdb/node_modules" node "$ROOT/tests/tools/duckdb-sql.js" pagepull.db)
 }
 
 # readme_sql: the README's DuckDB block, as printed.

@@ -4,7 +4,7 @@
 # loaded with the README's exact COPY command, counts and values checked (quotes,
 # backslashes, Cyrillic, characters outside the BMP), and the GNU parallel fan-out.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 # The README's command, which the first test finds there word for word.
 COPY_WITH="WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"

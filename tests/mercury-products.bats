@@ -2,7 +2,7 @@
 # mercury-products against the emulator: datasets of every awkward size, injected faults,
 # a kill -9 and a resume, all compared with the emulator's ground truth.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 mp() {
 	mercury-products --base-url "$EMU" --retry-delay 0.1 "$@"

@@ -4,7 +4,7 @@
 # or a FIFO is written in place, never renamed over; a directory is a usage error. The
 # devices are made in the test's own directory (mknod), never the system's.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 card() { emu_ctl info | jq -r --arg n "$1" '.cards[] | select(.name == $n) | .id'; }
 

@@ -5,12 +5,7 @@
 # tunnel). Two emulators: plain http, and https with its own certificate (--tls), so that
 # TLS through CONNECT is verified end to end. fetch-page alone and the pipelines.
 load helpers
-load fixtures/pipelines/common
-
-# free_port: a port nobody listens on now.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+pipeline_suite
 
 # wait_line FILE PID: until FILE has a line (or PID died).
 wait_line() {

@@ -4,7 +4,7 @@
 # says one line and exits 128+N; the process table then holds nothing of the run, and the
 # same command again ends exact. Page commands also die with paginate itself (16.8).
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 card() { emu_ctl info | jq -r --arg n "$1" '.cards[] | select(.name == $n) | .id'; }
 

@@ -3,7 +3,7 @@
 # cut short, edited or damaged, it is refused with one line naming it and what to do, exit
 # 1 — and a run holds its state locked: a second run on it exits 75 naming the holder.
 load helpers
-load fixtures/pipelines/common
+pipeline_suite
 
 card() { emu_ctl info | jq -r --arg n "$1" '.cards[] | select(.name == $n) | .id'; }
 

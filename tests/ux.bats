@@ -9,9 +9,9 @@ teardown() { emu_stop; }
 
 # --- 9. make demo installs what the demo runs, not the test toolchain ---------------------
 
-# The package list `make TARGET` hands to tests/deps.sh, one a line.
+# The package list `make TARGET` hands to tests/tools/deps.sh, one a line.
 deps_of() {
-	make -C "$ROOT" -n "$1" | sed -n 's|^sh tests/deps.sh ||p' | tr ' ' '\n' | sed '/^$/d' | sort -u
+	make -C "$ROOT" -n "$1" | sed -n 's|^sh tests/tools/deps.sh ||p' | tr ' ' '\n' | sed '/^$/d' | sort -u
 }
 
 @test "ux: make demo installs no test toolchain; make check installs both lists" {

@@ -1,4 +1,4 @@
-# tests/sanitize.mk — `make asan`: the same sources as `make all`, built with ASan and UBSan
+# tests/tools/sanitize.mk — `make asan`: the same sources as `make all`, built with ASan and UBSan
 # (CFLAGS from the Makefile's asan target) into build/asan: objects in build/asan/lib, the
 # filters in build/asan/bin. Included variables (FILTERS, LIBSRC, LIBHDR, CFLAGS overrides,
 # LDLIBS) come from the Makefile itself, so new filters and lib files are picked up.

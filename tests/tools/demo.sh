@@ -5,7 +5,7 @@
 # the emulator's defaults are handed to the pipelines through their environment variables.
 # DEMO_RECORDS (default 2500) sets the size of every dataset, DEMO_OUT the directory.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export PATH="${PAGEPULL_BIN:-$ROOT/bin}:$ROOT/pipelines:$PATH"
 OUT=${DEMO_OUT:-$ROOT/build/demo}

@@ -4,11 +4,11 @@
 # (build/asan/bin from `make asan`), their test names prefixed "asan: ". Sanitizer reports go
 # to build/asan/log (exit status 99, never a documented one); a last TAP line fails if any
 # report was written, even by a command whose status a test does not check.
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 bats --tap tests/*.bats
 st=$?
 
-ASAN_SUITES=${ASAN_SUITES:-"foundation xml2ndjson json2ndjson pb2ndjson ndjson2pb b64inflate datamill-norm paginate fetch-page"}
+ASAN_SUITES=${ASAN_SUITES:-"foundation xml2ndjson json2ndjson pb2ndjson ndjson2pb b64inflate datamill-norm paginate-cli paginate-strategies paginate-run paginate-totals paginate-parallel paginate-state fetch-page"}
 suites=
 for s in $ASAN_SUITES; do
 	[ -e "tests/$s.bats" ] && suites="$suites tests/$s.bats"
