@@ -103,7 +103,7 @@ static int send_request(int s, int argc, char **argv)
 	blank_secrets(argc, argv);
 	int rc = b.len > KEEPER_REQ_MAX ? -1 : fdpass_send(s, b.p, b.len, fds, 4);
 	close(fds[3]);
-	memset(b.p, 0, b.len);	/* the environment may hold secrets */
+	explicit_bzero(b.p, b.len);	/* the environment may hold secrets */
 	buf_free(&b);
 	return rc;
 }

@@ -220,7 +220,7 @@ void var_free(void)
 {
 	for (size_t i = 0; i < nvars; i++) {
 		if (vars[i].v.p)
-			memset(vars[i].v.p, 0, vars[i].v.cap);	/* contents may be secrets */
+			explicit_bzero(vars[i].v.p, vars[i].v.cap);	/* contents may be secrets */
 		buf_free(&vars[i].v);
 	}
 	free(vars);
