@@ -23,14 +23,14 @@
 enum { F_AUTO, F_DEFLATE, F_ZLIB, F_GZIP, F_NONE };
 static const char *formats[] = { "auto", "deflate", "zlib", "gzip", "none" };
 
-static struct {
+static struct {			/* the input being decoded: base64 → bytes → inflated */
 	const char *name;	/* the input, for messages */
 	int format, started, ended, padded;	/* padded: '=' seen so far */
 	z_stream z;
 	struct buf text, bin;	/* base64 not yet decoded; decoded bytes not yet inflated */
 	unsigned char out[CHUNK];
 	long long in_bytes;	/* decoded bytes so far, for messages */
-} s;
+} dec;
 
 static void __attribute__((noreturn)) usage(int status)
 {
@@ -48,10 +48,10 @@ static void emit(const void *p, size_t n)
 /* The zlib stream for the format; windowBits 15+32 accepts zlib and gzip headers. */
 static void start(void)
 {
-	int f = s.format;
+	int f = dec.format;
 	if (f == F_AUTO) {
-		const unsigned char *b = (const unsigned char *)s.bin.p;
-		if (s.bin.len < 2)
+		const unsigned char *b = (const unsigned char *)dec.bin.p;
+		if (dec.bin.len < 2)
 			f = F_DEFLATE;
 		else if (b[0] == 0x1f && b[1] == 0x8b)
 			f = F_GZIP;
@@ -59,53 +59,53 @@ static void start(void)
 			f = F_ZLIB;
 		else
 			f = F_DEFLATE;
-		s.format = f;
+		dec.format = f;
 	}
-	if (f != F_NONE && inflateInit2(&s.z, f == F_DEFLATE ? -15 : f == F_ZLIB ? 15 : 15 + 16) != Z_OK)
+	if (f != F_NONE && inflateInit2(&dec.z, f == F_DEFLATE ? -15 : f == F_ZLIB ? 15 : 15 + 16) != Z_OK)
 		errx(EXIT_IOERR, "out of memory");
-	s.started = 1;
+	dec.started = 1;
 }
 
 /* Inflates the decoded bytes held so far. */
 static void inflate_bin(void)
 {
-	if (!s.started) {
-		if (s.bin.len < 2 && s.format == F_AUTO)
+	if (!dec.started) {
+		if (dec.bin.len < 2 && dec.format == F_AUTO)
 			return;
 		start();
 	}
-	if (s.format == F_NONE) {
-		emit(s.bin.p, s.bin.len);
-		s.in_bytes += (long long)s.bin.len;
-		buf_reset(&s.bin);
+	if (dec.format == F_NONE) {
+		emit(dec.bin.p, dec.bin.len);
+		dec.in_bytes += (long long)dec.bin.len;
+		buf_reset(&dec.bin);
 		return;
 	}
-	s.z.next_in = (unsigned char *)s.bin.p;
-	s.z.avail_in = (uInt)s.bin.len;
-	while (s.z.avail_in) {
-		if (s.ended) {
+	dec.z.next_in = (unsigned char *)dec.bin.p;
+	dec.z.avail_in = (uInt)dec.bin.len;
+	while (dec.z.avail_in) {
+		if (dec.ended) {
 			/* Another gzip member may follow one that ended (gzip -c a b). */
-			if (s.format != F_GZIP)
-				errx(EXIT_DATA, "%s: byte %lld: data after the end of the %s stream", s.name,
-				     s.in_bytes + (long long)(s.bin.len - s.z.avail_in), formats[s.format]);
-			inflateReset(&s.z);
-			s.ended = 0;
+			if (dec.format != F_GZIP)
+				errx(EXIT_DATA, "%s: byte %lld: data after the end of the %s stream", dec.name,
+				     dec.in_bytes + (long long)(dec.bin.len - dec.z.avail_in), formats[dec.format]);
+			inflateReset(&dec.z);
+			dec.ended = 0;
 		}
-		s.z.next_out = s.out;
-		s.z.avail_out = sizeof s.out;
-		int rc = inflate(&s.z, Z_NO_FLUSH);
+		dec.z.next_out = dec.out;
+		dec.z.avail_out = sizeof dec.out;
+		int rc = inflate(&dec.z, Z_NO_FLUSH);
 		if (rc == Z_STREAM_END)
-			s.ended = 1;
-		else if (rc == Z_BUF_ERROR && s.z.avail_out)
+			dec.ended = 1;
+		else if (rc == Z_BUF_ERROR && dec.z.avail_out)
 			break;
 		else if (rc != Z_OK)
-			errx(EXIT_DATA, "%s: byte %lld: %s data: %s", s.name,
-			     s.in_bytes + (long long)(s.bin.len - s.z.avail_in), formats[s.format],
-			     s.z.msg ? s.z.msg : rc == Z_MEM_ERROR ? "out of memory" : "broken stream");
-		emit(s.out, sizeof s.out - s.z.avail_out);
+			errx(EXIT_DATA, "%s: byte %lld: %s data: %s", dec.name,
+			     dec.in_bytes + (long long)(dec.bin.len - dec.z.avail_in), formats[dec.format],
+			     dec.z.msg ? dec.z.msg : rc == Z_MEM_ERROR ? "out of memory" : "broken stream");
+		emit(dec.out, sizeof dec.out - dec.z.avail_out);
 	}
-	s.in_bytes += (long long)s.bin.len;
-	buf_reset(&s.bin);
+	dec.in_bytes += (long long)dec.bin.len;
+	buf_reset(&dec.bin);
 }
 
 /* Takes base64 text: whitespace skipped, whole quads decoded, padding only at the end. */
@@ -115,20 +115,20 @@ static void feed(const char *p, size_t n, int last)
 		char c = p[i];
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
 			continue;
-		if (s.padded && c != '=')
-			errx(EXIT_DATA, "%s: base64: data after the padding", s.name);
-		if (c == '=' && ++s.padded > 2)	/* held until the end: keep it small */
-			errx(EXIT_DATA, "%s: base64: more than two padding characters", s.name);
-		buf_addc(&s.text, c);
+		if (dec.padded && c != '=')
+			errx(EXIT_DATA, "%s: base64: data after the padding", dec.name);
+		if (c == '=' && ++dec.padded > 2)	/* held until the end: keep it small */
+			errx(EXIT_DATA, "%s: base64: more than two padding characters", dec.name);
+		buf_addc(&dec.text, c);
 	}
-	size_t whole = last ? s.text.len : s.text.len / 4 * 4;
-	if (s.padded && !last)
+	size_t whole = last ? dec.text.len : dec.text.len / 4 * 4;
+	if (dec.padded && !last)
 		whole = 0;	/* decoded at the end, with its padding */
 	if (whole) {
-		if (b64_decode(&s.bin, s.text.p, whole))
-			errx(EXIT_DATA, "%s: not base64", s.name);
-		memmove(s.text.p, s.text.p + whole, s.text.len - whole);
-		s.text.len -= whole;
+		if (b64_decode(&dec.bin, dec.text.p, whole))
+			errx(EXIT_DATA, "%s: not base64", dec.name);
+		memmove(dec.text.p, dec.text.p + whole, dec.text.len - whole);
+		dec.text.len -= whole;
 	}
 	inflate_bin();
 }
@@ -141,7 +141,7 @@ static int run(int fd)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			warn("%s", s.name);
+			warn("%s", dec.name);
 			return EXIT_IOERR;
 		}
 		feed(in, (size_t)n, 0);
@@ -149,10 +149,10 @@ static int run(int fd)
 			err(EXIT_IOERR, "<stdout>");
 	}
 	feed(NULL, 0, 1);
-	if (!s.started && s.bin.len)	/* one decoded byte: too short for any format */
+	if (!dec.started && dec.bin.len)	/* one decoded byte: too short for any format */
 		start(), inflate_bin();
-	if (s.started && s.format != F_NONE && !s.ended)
-		errx(EXIT_DATA, "%s: the %s stream is truncated", s.name, formats[s.format]);
+	if (dec.started && dec.format != F_NONE && !dec.ended)
+		errx(EXIT_DATA, "%s: the %s stream is truncated", dec.name, formats[dec.format]);
 	return 0;
 }
 
@@ -163,7 +163,7 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
 	};
 	int c, i;
-	s.format = F_AUTO;
+	dec.format = F_AUTO;
 	while ((c = getopt_long(argc, argv, "f:hu", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -173,7 +173,7 @@ int main(int argc, char *argv[])
 				warnx("-f %s: not auto, deflate, zlib, gzip or none", optarg);
 				usage(EXIT_USAGE);
 			}
-			s.format = i;
+			dec.format = i;
 			break;
 		case 'u': out_unbuffered = 1; break;
 		case 'h': usage(EXIT_OK); break;
@@ -186,15 +186,15 @@ int main(int argc, char *argv[])
 		usage(EXIT_USAGE);
 	}
 	int fd = STDIN_FILENO;
-	s.name = "<stdin>";
+	dec.name = "<stdin>";
 	if (optind < argc && strcmp(argv[optind], "-")) {
-		s.name = argv[optind];
-		if ((fd = open(s.name, O_RDONLY | O_CLOEXEC)) == -1)
-			err(EXIT_IOERR, "%s", s.name);
+		dec.name = argv[optind];
+		if ((fd = open(dec.name, O_RDONLY | O_CLOEXEC)) == -1)
+			err(EXIT_IOERR, "%s", dec.name);
 	}
 	out_init();
 	int rc = run(fd);
-	if (s.started && s.format != F_NONE)
-		inflateEnd(&s.z);
+	if (dec.started && dec.format != F_NONE)
+		inflateEnd(&dec.z);
 	return rc | fshut(stdout, "<stdout>");
 }

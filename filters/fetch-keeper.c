@@ -321,15 +321,15 @@ int main(int argc, char **argv)
 		return fetch_page_main(argc, argv);	/* no keeper served this one */
 	}
 	int c;
-	long long workers;
+	long long asked;
 	while ((c = getopt_long(argc, argv, "+hP:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
-			if (arg_num(optarg, 1, WORKERS_MAX, &workers)) {
+			if (arg_num(optarg, 1, WORKERS_MAX, &asked)) {
 				warnx("-P %s: not a number from 1 to %d", optarg, WORKERS_MAX);
 				usage(EXIT_USAGE);
 			}
-			parallel = (int)workers;
+			parallel = (int)asked;
 			break;
 		case O_SERVE: serve_mode = 1; break;
 		case 'h':

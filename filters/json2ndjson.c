@@ -48,7 +48,7 @@ struct capture {		/* a value being copied into a buffer */
 	int depth, path;	/* path -1: a record */
 };
 
-static struct {
+static struct {			/* the paths to match and the document being read */
 	struct jtok t;
 	struct path paths[64];
 	int npaths, fault;	/* fault: index of the --fault path, or -1 */
@@ -59,10 +59,10 @@ static struct {
 	int ncaps;
 	struct buf rec, key, ctl;
 	unsigned long long records;
-} P = { .fault = -1, .maxdepth = DEFAULT_DEPTH };
+} parser = { .fault = -1, .maxdepth = DEFAULT_DEPTH };
 
 /* Members of a fault object that fill the normalised "code", "string" and "name", in order
- * of preference; their paths follow the --fault path in P.paths. */
+ * of preference; their paths follow the --fault path in parser.paths. */
 static const char *const fault_members[] = { "code", "status", "error", "message", "string",
 	"description", "error_description", "name" };
 enum { F_CODE = 0, F_STRING = 3, F_NAME = 7, F_END = 8 };
@@ -156,15 +156,15 @@ static int parse_path(struct path *p, const char *s, int iter_ok)
 
 static int add_path(enum role role, const char *name, const char *spec, const char *opt)
 {
-	if (P.npaths == 64)
+	if (parser.npaths == 64)
 		bad("too many paths");
-	struct path *p = &P.paths[P.npaths];
+	struct path *p = &parser.paths[parser.npaths];
 	p->role = role;
 	p->name = name;
 	if (parse_path(p, spec, role == R_RECORDS) != 0)
 		bad("%s: invalid path '%s' (examples: . .data .result.items .[\"a b\"][0])", opt, spec);
-	P.all |= 1ULL << P.npaths;
-	return P.npaths++;
+	parser.all |= 1ULL << parser.npaths;
+	return parser.npaths++;
 }
 
 static void add_meta(char *arg)
@@ -176,8 +176,8 @@ static void add_meta(char *arg)
 	if (!strcmp(arg, "records") || !strcmp(arg, "fault"))
 		bad("--meta: the name '%s' is reserved", arg);
 	int n = 0;
-	for (int i = 0; i < P.npaths; i++)
-		if (P.paths[i].role == R_META && (++n, !strcmp(P.paths[i].name, arg)))
+	for (int i = 0; i < parser.npaths; i++)
+		if (parser.paths[i].role == R_META && (++n, !strcmp(parser.paths[i].name, arg)))
 			bad("--meta: the name '%s' is given twice", arg);
 	if (n == MAXMETA)
 		bad("--meta: at most %d", MAXMETA);
@@ -187,10 +187,10 @@ static void add_meta(char *arg)
 /* The fault path, then one path per member that can fill the normalised fault object. */
 static void add_fault(const char *spec)
 {
-	P.fault = add_path(R_FAULT, NULL, spec, "--fault");
+	parser.fault = add_path(R_FAULT, NULL, spec, "--fault");
 	for (int k = 0; k < F_END; k++) {
 		const char *m = fault_members[k];
-		add_comp(&P.paths[add_path(R_FAULTFIELD, m, spec, "--fault")], xstrdup(m), strlen(m), 0);
+		add_comp(&parser.paths[add_path(R_FAULTFIELD, m, spec, "--fault")], xstrdup(m), strlen(m), 0);
 	}
 }
 
@@ -205,11 +205,11 @@ static unsigned long long number_arg(const char *opt, const char *s, unsigned lo
 /* The paths still matched by the child of container d with this key (or index). */
 static uint64_t child_mask(int d, const char *key, size_t len, unsigned long index)
 {
-	uint64_t in = P.lv[d].mask, out = 0;
+	uint64_t in = parser.lv[d].mask, out = 0;
 	while (in) {
 		int i = __builtin_ctzll(in);
 		in &= in - 1;
-		const struct path *p = &P.paths[i];
+		const struct path *p = &parser.paths[i];
 		if (p->n <= d)
 			continue;
 		const struct comp *c = &p->c[d];
@@ -222,8 +222,8 @@ static uint64_t child_mask(int d, const char *key, size_t len, unsigned long ind
 
 static void capture(struct buf *b, int depth, int path)
 {
-	P.caps[P.ncaps++] = (struct capture){ depth, path };
-	P.t.sink[P.t.nsink++] = b;
+	parser.caps[parser.ncaps++] = (struct capture){ depth, path };
+	parser.t.sink[parser.t.nsink++] = b;
 }
 
 /* A value begins at depth with first byte c: starts the captures it is the subject of.
@@ -231,19 +231,19 @@ static void capture(struct buf *b, int depth, int path)
 static int value_start(int c, int depth, uint64_t mask)
 {
 	int records = 0;
-	if (depth > 0 && P.lv[depth - 1].records)
-		capture(&P.rec, depth, -1);
+	if (depth > 0 && parser.lv[depth - 1].records)
+		capture(&parser.rec, depth, -1);
 	while (mask) {
 		int i = __builtin_ctzll(mask);
 		mask &= mask - 1;
-		struct path *p = &P.paths[i];
+		struct path *p = &parser.paths[i];
 		if (p->n != depth)
 			continue;
 		if (p->role == R_RECORDS) {
 			if (c == '[')
 				records = 1;
 			else if (c != 'n')	/* null: no records; another value: one */
-				capture(&P.rec, depth, -1);
+				capture(&parser.rec, depth, -1);
 			continue;
 		}
 		buf_reset(&p->val);
@@ -256,50 +256,50 @@ static int value_start(int c, int depth, uint64_t mask)
 /* The value at depth is complete: ends its captures; a record goes out. */
 static void value_end(int depth)
 {
-	while (P.ncaps && P.caps[P.ncaps - 1].depth == depth) {
-		P.ncaps--;
-		P.t.nsink--;
-		if (P.caps[P.ncaps].path < 0) {
-			out_line(&P.rec);
-			buf_reset(&P.rec);
-			P.records++;
+	while (parser.ncaps && parser.caps[parser.ncaps - 1].depth == depth) {
+		parser.ncaps--;
+		parser.t.nsink--;
+		if (parser.caps[parser.ncaps].path < 0) {
+			out_line(&parser.rec);
+			buf_reset(&parser.rec);
+			parser.records++;
 		}
 	}
 }
 
 static void push(int depth, uint64_t mask, int obj, int records)
 {
-	if (depth >= P.maxdepth)
-		jt_error(&P.t, "nesting deeper than %d levels (--max-depth)", P.maxdepth);
-	if (depth >= P.lvcap) {
-		P.lvcap = P.lvcap ? 2 * P.lvcap : 64;
-		P.lv = xrealloc(P.lv, (size_t)P.lvcap * sizeof *P.lv);
+	if (depth >= parser.maxdepth)
+		jt_error(&parser.t, "nesting deeper than %d levels (--max-depth)", parser.maxdepth);
+	if (depth >= parser.lvcap) {
+		parser.lvcap = parser.lvcap ? 2 * parser.lvcap : 64;
+		parser.lv = xrealloc(parser.lv, (size_t)parser.lvcap * sizeof *parser.lv);
 	}
-	P.lv[depth] = (struct level){ mask, 0, (char)obj, (char)records };
+	parser.lv[depth] = (struct level){ mask, 0, (char)obj, (char)records };
 }
 
 /* An object key at container depth d; returns the mask for its value. */
 static uint64_t key(int d)
 {
-	if (!P.lv[d].mask) {
-		jt_string(&P.t, NULL);
+	if (!parser.lv[d].mask) {
+		jt_string(&parser.t, NULL);
 		return 0;
 	}
-	buf_reset(&P.key);
-	jt_string(&P.t, &P.key);
-	return child_mask(d, P.key.p ? P.key.p : "", P.key.len, 0);
+	buf_reset(&parser.key);
+	jt_string(&parser.t, &parser.key);
+	return child_mask(d, parser.key.p ? parser.key.p : "", parser.key.len, 0);
 }
 
 /* One document, from its first byte c to the end of its top-level value. The states:
  * expecting a value, a key (or '}' right after '{'), or what follows a value. */
 static void document(int c)
 {
-	struct jtok *t = &P.t;
+	struct jtok *t = &parser.t;
 	enum { VALUE, KEY, FIRSTKEY, FIRSTELEM, AFTER } st = VALUE;
 	int depth = 0;		/* open containers = the depth of the next value */
-	uint64_t mask = P.all;	/* the paths that the next value's position matches */
+	uint64_t mask = parser.all;	/* the paths that the next value's position matches */
 	for (;; c = jt_peek(t)) {
-		struct level *lv = depth ? &P.lv[depth - 1] : NULL;
+		struct level *lv = depth ? &parser.lv[depth - 1] : NULL;
 		switch (st) {
 		case FIRSTELEM:
 			if (c == ']')
@@ -365,7 +365,7 @@ ended:
 static const struct buf *member(int from, int to)
 {
 	for (int k = from; k < to; k++) {
-		const struct path *p = &P.paths[P.fault + 1 + k];
+		const struct path *p = &parser.paths[parser.fault + 1 + k];
 		if (p->have && p->val.p[0] != '{' && p->val.p[0] != '[')
 			return &p->val;
 	}
@@ -403,9 +403,9 @@ static void fault_object(struct buf *b, const struct buf *v)
 static int is_fault(void)
 {
 	static const char *const empty[] = { "null", "false", "\"\"", "[]", "{}" };
-	if (P.fault < 0 || !P.paths[P.fault].have)
+	if (parser.fault < 0 || !parser.paths[parser.fault].have)
 		return 0;
-	const struct buf *v = &P.paths[P.fault].val;
+	const struct buf *v = &parser.paths[parser.fault].val;
 	for (size_t i = 0; i < sizeof empty / sizeof *empty; i++)
 		if (v->len == strlen(empty[i]) && !memcmp(v->p, empty[i], v->len))
 			return 0;
@@ -416,35 +416,35 @@ static int is_fault(void)
 static int finish(const char *name)
 {
 	int fault = is_fault(), metas = 0;
-	buf_reset(&P.ctl);
-	buf_addc(&P.ctl, '{');
-	for (int i = 0; i < P.npaths; i++) {
-		struct path *p = &P.paths[i];
+	buf_reset(&parser.ctl);
+	buf_addc(&parser.ctl, '{');
+	for (int i = 0; i < parser.npaths; i++) {
+		struct path *p = &parser.paths[i];
 		metas |= p->role == R_META;
 		if (p->role == R_META && p->have) {
-			json_key(&P.ctl, p->name, strlen(p->name));
-			buf_add(&P.ctl, p->val.p, p->val.len);
-			buf_addc(&P.ctl, ',');
+			json_key(&parser.ctl, p->name, strlen(p->name));
+			buf_add(&parser.ctl, p->val.p, p->val.len);
+			buf_addc(&parser.ctl, ',');
 		}
 	}
 	if (fault) {
-		const struct buf *v = &P.paths[P.fault].val;
+		const struct buf *v = &parser.paths[parser.fault].val;
 		warnx("%s: fault: %.*s", name, (int)v->len, v->p);
-		fault_object(&P.ctl, v);
+		fault_object(&parser.ctl, v);
 	}
-	buf_addf(&P.ctl, "\"records\":%llu}", P.records);
+	buf_addf(&parser.ctl, "\"records\":%llu}", parser.records);
 	if (metas || fault)
-		out_ctl(&P.ctl);
-	for (int i = 0; i < P.npaths; i++)
-		P.paths[i].have = 0;
-	P.records = 0;
+		out_ctl(&parser.ctl);
+	for (int i = 0; i < parser.npaths; i++)
+		parser.paths[i].have = 0;
+	parser.records = 0;
 	return fault;
 }
 
 /* Every document of one input; returns EXIT_FAULT after a fault document, else 0. */
 static int input(int fd, const char *name)
 {
-	struct jtok *t = &P.t;
+	struct jtok *t = &parser.t;
 	jt_init(t, fd, name);
 	int c, docs = 0;
 	while ((c = jt_peek(t)) != -1) {
@@ -475,11 +475,11 @@ int main(int argc, char *argv[])
 	};
 	const char *records = ".", *fault = NULL;
 	int c;
-	P.t.max = DEFAULT_RECORD_BYTES;
+	parser.t.max = DEFAULT_RECORD_BYTES;
 	while ((c = getopt_long(argc, argv, "hu", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'B': P.t.max = number_arg("--max-record-bytes", optarg, (size_t)-1 >> 1); break;
-		case 'D': P.maxdepth = (int)number_arg("--max-depth", optarg, MAX_DEPTH); break;
+		case 'B': parser.t.max = number_arg("--max-record-bytes", optarg, (size_t)-1 >> 1); break;
+		case 'D': parser.maxdepth = (int)number_arg("--max-depth", optarg, MAX_DEPTH); break;
 		case 'F': fault = optarg; break;
 		case 'M': add_meta(optarg); break;
 		case 'R': records = optarg; break;
@@ -489,7 +489,7 @@ int main(int argc, char *argv[])
 		default: usage(EXIT_USAGE);
 		}
 	}
-	if (P.maxdepth < 1)
+	if (parser.maxdepth < 1)
 		bad("--max-depth: must be at least 1");
 	add_path(R_RECORDS, NULL, records, "--records");
 	if (fault)

@@ -35,7 +35,7 @@ struct meta {
 	int depth, found;
 };
 
-static struct {
+static struct {			/* the command line's settings */
 	struct xmlns ns[64];
 	size_t nns;
 	const char *records, *text, *metaout;
@@ -45,13 +45,13 @@ static struct {
 	long maxdepth;
 	size_t maxrec;
 	FILE *metaf;
-} o = { .maxdepth = 256, .maxrec = 64 << 20 };
+} opts = { .maxdepth = 256, .maxrec = 64 << 20 };
 
 static struct xpath *path;
 static char **arrname;	/* expat name of a forced empty array, per array path */
 static int npath, parray;
 
-static struct {
+static struct {			/* the document being read and its parser */
 	XML_Parser p;
 	const char *fname;
 	int depth, capdepth, capfault, faultdepth, v12, textdepth, nactive, indtd;
@@ -65,7 +65,7 @@ static struct {
 	const char *errmsg;
 	unsigned long errline, errcol;
 	struct xmlin in;
-} d;
+} doc;
 
 static void __attribute__((noreturn)) usage(int status)
 {
@@ -89,28 +89,28 @@ static void bad_usage(const char *fmt, ...)
 static void fail(const char *fmt, ...)
 {
 	va_list ap;
-	d.errline = XML_GetCurrentLineNumber(d.p);
-	d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
+	doc.errline = XML_GetCurrentLineNumber(doc.p);
+	doc.errcol = XML_GetCurrentColumnNumber(doc.p) + 1;
 	va_start(ap, fmt);
-	vsnprintf(d.errbuf, sizeof d.errbuf, fmt, ap);
+	vsnprintf(doc.errbuf, sizeof doc.errbuf, fmt, ap);
 	va_end(ap);
-	d.errmsg = d.errbuf;
-	XML_SetElementHandler(d.p, NULL, NULL);
-	XML_SetCharacterDataHandler(d.p, NULL);
-	XML_StopParser(d.p, XML_FALSE);
+	doc.errmsg = doc.errbuf;
+	XML_SetElementHandler(doc.p, NULL, NULL);
+	XML_SetCharacterDataHandler(doc.p, NULL);
+	XML_StopParser(doc.p, XML_FALSE);
 }
 
 /* Forgets path i for the rest of the document (a meta or --text found). */
 static void drop_path(int i)
 {
-	for (long k = 0; k <= o.maxdepth + 1; k++)
-		d.mask[k * npath + i] = 0;
+	for (long k = 0; k <= opts.maxdepth + 1; k++)
+		doc.mask[k * npath + i] = 0;
 }
 
 static void check_size(void)
 {
-	if (xj_full(&d.j))
-		fail("record larger than --max-record-bytes (%zu)", o.maxrec);
+	if (xj_full(&doc.j))
+		fail("record larger than --max-record-bytes (%zu)", opts.maxrec);
 }
 
 /* An element inside a record or fault, its attributes as "@" members. */
@@ -120,27 +120,27 @@ static void json_start(uint32_t key, const XML_Char **atts, const uint64_t *m)
 	for (int a = parray; a < npath; a++)
 		if (xpath_matched(&path[a], m[a]))
 			flags = XJ_ARRAY;
-	xj_start(&d.j, key, flags);
+	xj_start(&doc.j, key, flags);
 	for (int i = 0; atts[i]; i += 2) {
-		uint32_t k = xj_key(&d.j, atts[i], 1, &d.cursor[d.depth + 1], NULL);
-		if (!xj_isnil(&d.j, k))
-			xj_attr(&d.j, k, atts[i + 1], strlen(atts[i + 1]));
+		uint32_t k = xj_key(&doc.j, atts[i], 1, &doc.cursor[doc.depth + 1], NULL);
+		if (!xj_isnil(&doc.j, k))
+			xj_attr(&doc.j, k, atts[i + 1], strlen(atts[i + 1]));
 		else if (!strcmp(atts[i + 1], "true") || !strcmp(atts[i + 1], "1"))
-			xj_nil(&d.j);
+			xj_nil(&doc.j);
 	}
 	check_size();
 }
 
 static void meta_start(const uint64_t *m, const XML_Char **atts)
 {
-	for (int k = 0; k < o.nmeta; k++) {
-		struct meta *mt = &o.meta[k];
+	for (int k = 0; k < opts.nmeta; k++) {
+		struct meta *mt = &opts.meta[k];
 		const struct xpath *xp = &path[P_META + k];
 		if (mt->depth || !xpath_matched(xp, m[P_META + k]))
 			continue;
 		if (!xp->hasattr) {
-			mt->depth = d.depth;
-			d.nactive++;
+			mt->depth = doc.depth;
+			doc.nactive++;
 			continue;
 		}
 		for (int i = 0; atts[i]; i += 2) {
@@ -158,15 +158,15 @@ static void meta_start(const uint64_t *m, const XML_Char **atts)
 
 static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **atts)
 {
-	if (++d.depth > o.maxdepth) {
-		fail("nesting deeper than --max-depth (%ld)", o.maxdepth);
+	if (++doc.depth > opts.maxdepth) {
+		fail("nesting deeper than --max-depth (%ld)", opts.maxdepth);
 		return;
 	}
-	if (!d.capdepth)
-		xj_trim(&d.j);	/* no key ids are held outside a record */
-	uint32_t key = xj_key(&d.j, name, 0, &d.cursor[d.depth], &d.cursor[d.depth + 1]);
-	const struct xname *nm = xj_name(&d.j, key);
-	uint64_t *pm = d.mask + (size_t)(d.depth - 1) * npath, *m = pm + npath, live = 0;
+	if (!doc.capdepth)
+		xj_trim(&doc.j);	/* no key ids are held outside a record */
+	uint32_t key = xj_key(&doc.j, name, 0, &doc.cursor[doc.depth], &doc.cursor[doc.depth + 1]);
+	const struct xname *nm = xj_name(&doc.j, key);
+	uint64_t *pm = doc.mask + (size_t)(doc.depth - 1) * npath, *m = pm + npath, live = 0;
 	for (int i = 0; i < npath; i++)
 		live |= pm[i];
 	if (!live)		/* inside a record, as a rule: no path can match */
@@ -176,99 +176,99 @@ static void XMLCALL on_start(void *u, const XML_Char *name, const XML_Char **att
 			m[i] = pm[i] ? xpath_next(&path[i], pm[i], nm) : 0;
 	int f11 = xpath_matched(&path[P_FAULT11], m[P_FAULT11]);
 	int f12 = xpath_matched(&path[P_FAULT12], m[P_FAULT12]);
-	if (d.capdepth) {
+	if (doc.capdepth) {
 		json_start(key, atts, m);
-		if ((f11 || f12) && !d.faultdepth) {	/* whole-document mode */
-			d.faultdepth = d.depth;
-			d.v12 = f12;
+		if ((f11 || f12) && !doc.faultdepth) {	/* whole-document mode */
+			doc.faultdepth = doc.depth;
+			doc.v12 = f12;
 		}
 	} else if (xpath_matched(&path[P_RECORDS], m[P_RECORDS]) || f11 || f12 ||
-		   (o.wholedoc && d.depth == 1)) {
-		d.capdepth = d.depth;
-		d.capfault = !o.wholedoc && (f11 || f12);
+		   (opts.wholedoc && doc.depth == 1)) {
+		doc.capdepth = doc.depth;
+		doc.capfault = !opts.wholedoc && (f11 || f12);
 		if (f11 || f12) {
-			d.faultdepth = d.depth;
-			d.v12 = f12;
+			doc.faultdepth = doc.depth;
+			doc.v12 = f12;
 		}
-		if (!o.wholedoc)	/* records do not nest; nor faults in records */
+		if (!opts.wholedoc)	/* records do not nest; nor faults in records */
 			m[P_RECORDS] = m[P_FAULT11] = m[P_FAULT12] = 0;
-		xj_begin(&d.j, o.wholedoc);
+		xj_begin(&doc.j, opts.wholedoc);
 		json_start(key, atts, m);
 	}
-	if (o.nmeta)
+	if (opts.nmeta)
 		meta_start(m, atts);
-	if (!d.textdepth && xpath_matched(&path[P_TEXT], m[P_TEXT]))
-		d.textdepth = d.depth;
+	if (!doc.textdepth && xpath_matched(&path[P_TEXT], m[P_TEXT]))
+		doc.textdepth = doc.depth;
 }
 
-/* A Fault element ended: its summary into d.faultjson. */
+/* A Fault element ended: its summary into doc.faultjson. */
 static void fault_end(const char *json, size_t len)
 {
-	buf_reset(&d.faultjson);
-	xmlfault_json(&d.faultjson, json, len, d.v12);
-	d.fault = 1;
+	buf_reset(&doc.faultjson);
+	xmlfault_json(&doc.faultjson, json, len, doc.v12);
+	doc.fault = 1;
 }
 
 /* Writes the records gathered so far. */
 static void flush_out(void)
 {
-	if (d.j.out.len)
-		out_write(d.j.out.p, d.j.out.len);
-	buf_reset(&d.j.out);
+	if (doc.j.out.len)
+		out_write(doc.j.out.p, doc.j.out.len);
+	buf_reset(&doc.j.out);
 }
 
 static void XMLCALL on_end(void *u, const XML_Char *name)
 {
-	if (d.capdepth) {
-		const uint64_t *m = d.mask + (size_t)d.depth * npath;
+	if (doc.capdepth) {
+		const uint64_t *m = doc.mask + (size_t)doc.depth * npath;
 		for (int a = parray; a < npath; a++) {
 			const struct xpath *xp = &path[a];
 			if (arrname[a - parray] && (m[a] >> (xp->n - 1) & 1))
-				xj_emptyarray(&d.j, xj_key(&d.j, arrname[a - parray], 0, NULL, NULL));
+				xj_emptyarray(&doc.j, xj_key(&doc.j, arrname[a - parray], 0, NULL, NULL));
 		}
-		xj_end(&d.j);
-		if (d.faultdepth == d.depth) {
-			fault_end(d.j.out.p + d.j.lastval, d.j.lastlen);
-			d.faultdepth = 0;
+		xj_end(&doc.j);
+		if (doc.faultdepth == doc.depth) {
+			fault_end(doc.j.out.p + doc.j.lastval, doc.j.lastlen);
+			doc.faultdepth = 0;
 		}
-		if (d.depth == d.capdepth) {
-			d.capdepth = 0;
-			if (d.capfault || (o.wholedoc && d.fault))
-				d.j.out.len = d.j.base;	/* a fault is no record */
+		if (doc.depth == doc.capdepth) {
+			doc.capdepth = 0;
+			if (doc.capfault || (opts.wholedoc && doc.fault))
+				doc.j.out.len = doc.j.base;	/* a fault is no record */
 			else {
-				buf_addc(&d.j.out, '\n');
-				d.records++;
-				if (out_unbuffered || d.j.out.len >= BUFSZ)
+				buf_addc(&doc.j.out, '\n');
+				doc.records++;
+				if (out_unbuffered || doc.j.out.len >= BUFSZ)
 					flush_out();
 			}
 		}
 	}
-	for (int k = 0; d.nactive && k < o.nmeta; k++)
-		if (o.meta[k].depth == d.depth) {
-			o.meta[k].depth = 0;
-			o.meta[k].found = 1;
-			d.nactive--;
+	for (int k = 0; doc.nactive && k < opts.nmeta; k++)
+		if (opts.meta[k].depth == doc.depth) {
+			opts.meta[k].depth = 0;
+			opts.meta[k].found = 1;
+			doc.nactive--;
 			drop_path(P_META + k);
 		}
-	if (d.textdepth == d.depth) {
-		d.textdepth = 0;
-		d.records = 1;
+	if (doc.textdepth == doc.depth) {
+		doc.textdepth = 0;
+		doc.records = 1;
 		drop_path(P_TEXT);
 	}
-	d.depth--;
+	doc.depth--;
 }
 
 static void XMLCALL on_chars(void *u, const XML_Char *s, int len)
 {
-	if (d.capdepth && xj_chars(&d.j, s, (size_t)len))
+	if (doc.capdepth && xj_chars(&doc.j, s, (size_t)len))
 		check_size();
-	for (int k = 0; d.nactive && k < o.nmeta; k++)
-		if (o.meta[k].depth) {
-			buf_add(&o.meta[k].val, s, (size_t)len);
-			if (o.meta[k].val.len > o.maxrec)
-				fail("--meta %s larger than --max-record-bytes", o.meta[k].name);
+	for (int k = 0; doc.nactive && k < opts.nmeta; k++)
+		if (opts.meta[k].depth) {
+			buf_add(&opts.meta[k].val, s, (size_t)len);
+			if (opts.meta[k].val.len > opts.maxrec)
+				fail("--meta %s larger than --max-record-bytes", opts.meta[k].name);
 		}
-	if (d.textdepth)
+	if (doc.textdepth)
 		out_write(s, (size_t)len);
 }
 
@@ -284,124 +284,125 @@ static int XMLCALL on_extent(XML_Parser p, const XML_Char *ctx, const XML_Char *
 static void XMLCALL on_doctype(void *u, const XML_Char *name, const XML_Char *sysid,
 			       const XML_Char *pubid, int has_internal_subset)
 {
-	if (o.nodtd)
+	if (opts.nodtd)
 		fail("document type declaration, refused by --no-dtd");
-	d.indtd = 1;
+	doc.indtd = 1;
 }
 
 static void XMLCALL on_doctype_end(void *u)
 {
-	d.indtd = 0;
+	doc.indtd = 0;
 }
 
 /* What expat was doing when its memory ran past the bound. */
 static const char *refusal(void)
 {
-	if (d.in.toolong && !d.indtd)
+	if (doc.in.toolong && !doc.indtd)
 		return "token larger than --max-record-bytes";
-	snprintf(d.errbuf, sizeof d.errbuf, "%s larger than --max-record-bytes (%zu)",
-		 d.indtd ? "DTD" : "parser state", o.maxrec);
-	return d.errbuf;
+	snprintf(doc.errbuf, sizeof doc.errbuf, "%s larger than --max-record-bytes (%zu)",
+		 doc.indtd ? "DTD" : "parser state", opts.maxrec);
+	return doc.errbuf;
 }
 
 /* Parses the document on fd; 0, or an exit status with the error reported. */
 static int parse_fd(int fd)
 {
-	int r = xmlin_parse(&d.in, d.p, fd);
+	int r = xmlin_parse(&doc.in, doc.p, fd);
 	if (r < 0) {
-		warn("%s", d.fname);
+		warn("%s", doc.fname);
 		return EXIT_IOERR;
 	}
 	if (r == 0)
 		return 0;
-	if (!d.errmsg) {
-		d.errmsg = d.in.toolong || xmlin_refused() ? refusal() :
-			   XML_ErrorString(XML_GetErrorCode(d.p));
-		d.errline = XML_GetCurrentLineNumber(d.p);
-		d.errcol = XML_GetCurrentColumnNumber(d.p) + 1;
+	if (!doc.errmsg) {
+		doc.errmsg = doc.in.toolong || xmlin_refused() ? refusal() :
+			   XML_ErrorString(XML_GetErrorCode(doc.p));
+		doc.errline = XML_GetCurrentLineNumber(doc.p);
+		doc.errcol = XML_GetCurrentColumnNumber(doc.p) + 1;
 	}
-	if (d.capdepth)
-		d.j.out.len = d.j.base;	/* the unfinished record */
+	if (doc.capdepth)
+		doc.j.out.len = doc.j.base;	/* the unfinished record */
 	flush_out();
-	warnx("%s:%lu:%lu: %s", d.fname, d.errline, d.errcol, d.errmsg);
+	warnx("%s:%lu:%lu: %s", doc.fname, doc.errline, doc.errcol, doc.errmsg);
 	return EXIT_DATA;
 }
 
 /* After a document: the control line (metas, fault, record count) where it belongs. */
 static void control_line(void)
 {
-	if (!o.nmeta && !d.fault)
+	if (!opts.nmeta && !doc.fault)
 		return;
-	struct buf *b = &d.out;
+	struct buf *b = &doc.out;
 	buf_reset(b);
 	buf_addc(b, '{');
-	for (int k = 0; k < o.nmeta; k++)
-		if (o.meta[k].found) {
-			json_key(b, o.meta[k].name, strlen(o.meta[k].name));
-			json_str(b, o.meta[k].val.p, o.meta[k].val.len);
+	for (int k = 0; k < opts.nmeta; k++)
+		if (opts.meta[k].found) {
+			json_key(b, opts.meta[k].name, strlen(opts.meta[k].name));
+			json_str(b, opts.meta[k].val.p, opts.meta[k].val.len);
 			buf_addc(b, ',');
 		}
-	if (d.fault) {
+	if (doc.fault) {
 		buf_adds(b, "\"fault\":");
-		buf_add(b, d.faultjson.p, d.faultjson.len);
+		buf_add(b, doc.faultjson.p, doc.faultjson.len);
 		buf_addc(b, ',');
 	}
-	buf_addf(b, "\"records\":%ld}", d.records);
-	if (o.metaf) {
+	buf_addf(b, "\"records\":%ld}", doc.records);
+	if (opts.metaf) {
 		/* the object alone, as jq reads it; a pipeline adds the RS when it forwards it */
-		if (fwrite(b->p, 1, b->len, o.metaf) != b->len || fputc('\n', o.metaf) == EOF ||
-		    fflush(o.metaf) == EOF)
-			err(EXIT_IOERR, "%s", o.metaout);
-	} else if (!o.text) {
-		buf_addc(&d.j.out, CTL_RS);
-		buf_add(&d.j.out, b->p, b->len);
-		buf_addc(&d.j.out, '\n');
+		if (fwrite(b->p, 1, b->len, opts.metaf) != b->len || fputc('\n', opts.metaf) == EOF ||
+		    fflush(opts.metaf) == EOF)
+			err(EXIT_IOERR, "%s", opts.metaout);
+	} else if (!opts.text) {
+		buf_addc(&doc.j.out, CTL_RS);
+		buf_add(&doc.j.out, b->p, b->len);
+		buf_addc(&doc.j.out, '\n');
 	}
 }
 
 static int run(const char *fname)
 {
 	int fd = 0;
-	d.fname = "<stdin>";
+	doc.fname = "<stdin>";
 	if (strcmp(fname, "-")) {
-		d.fname = fname;
+		doc.fname = fname;
 		if ((fd = open(fname, O_RDONLY)) < 0) {
 			warn("%s", fname);
 			return EXIT_IOERR;
 		}
 	}
-	d.p = xmlin_create(&d.in, XNS_SEP);
-	if (!d.p)
+	doc.p = xmlin_create(&doc.in, XNS_SEP);
+	if (!doc.p)
 		errx(EXIT_IOERR, "out of memory");
-	XML_SetElementHandler(d.p, on_start, on_end);
-	XML_SetCharacterDataHandler(d.p, on_chars);
-	XML_SetExternalEntityRefHandler(d.p, on_extent);
-	XML_SetDoctypeDeclHandler(d.p, on_doctype, on_doctype_end);
-	XML_SetParamEntityParsing(d.p, XML_PARAM_ENTITY_PARSING_NEVER);
-	XML_SetUnknownEncodingHandler(d.p, xmlin_unknown_encoding, NULL);
-	XML_SetBillionLaughsAttackProtectionMaximumAmplification(d.p, 100.0f);
-	XML_SetBillionLaughsAttackProtectionActivationThreshold(d.p, 4 << 20);
-	d.depth = d.capdepth = d.faultdepth = d.textdepth = d.nactive = d.fault = d.indtd = 0;
-	d.records = 0;
-	d.errmsg = NULL;
+	XML_SetElementHandler(doc.p, on_start, on_end);
+	XML_SetCharacterDataHandler(doc.p, on_chars);
+	XML_SetExternalEntityRefHandler(doc.p, on_extent);
+	XML_SetDoctypeDeclHandler(doc.p, on_doctype, on_doctype_end);
+	XML_SetParamEntityParsing(doc.p, XML_PARAM_ENTITY_PARSING_NEVER);
+	XML_SetUnknownEncodingHandler(doc.p, xmlin_unknown_encoding, NULL);
+	XML_SetBillionLaughsAttackProtectionMaximumAmplification(doc.p, 100.0f);
+	XML_SetBillionLaughsAttackProtectionActivationThreshold(doc.p, 4 << 20);
+	doc.depth = doc.capdepth = doc.faultdepth = doc.textdepth = 0;
+	doc.nactive = doc.fault = doc.indtd = 0;
+	doc.records = 0;
+	doc.errmsg = NULL;
 	for (int i = 0; i < npath; i++)
-		d.mask[i] = i == P_RECORDS ? o.records != NULL : i == P_TEXT ? o.text != NULL : 1;
-	for (int k = 0; k < o.nmeta; k++) {
-		o.meta[k].depth = o.meta[k].found = 0;
-		buf_reset(&o.meta[k].val);
+		doc.mask[i] = i == P_RECORDS ? opts.records != NULL : i == P_TEXT ? opts.text != NULL : 1;
+	for (int k = 0; k < opts.nmeta; k++) {
+		opts.meta[k].depth = opts.meta[k].found = 0;
+		buf_reset(&opts.meta[k].val);
 	}
 	int rc = parse_fd(fd);
 	flush_out();
-	XML_ParserFree(d.p);
+	XML_ParserFree(doc.p);
 	if (fd > 0)
 		close(fd);
 	if (rc)
 		return rc;
 	control_line();
 	flush_out();
-	if (d.fault && !o.quiet)
-		warnx("%s: SOAP fault: %s", d.fname, buf_str(&d.faultjson));
-	return d.fault ? EXIT_FAULT : 0;
+	if (doc.fault && !opts.quiet)
+		warnx("%s: SOAP fault: %s", doc.fname, buf_str(&doc.faultjson));
+	return doc.fault ? EXIT_FAULT : 0;
 }
 
 static size_t number(const char *opt, const char *s, size_t min, size_t max)
@@ -414,7 +415,7 @@ static size_t number(const char *opt, const char *s, size_t min, size_t max)
 
 static void compile(int i, const char *src, int allow_attr)
 {
-	const char *why = xpath_compile(&path[i], src, o.ns, o.nns, allow_attr);
+	const char *why = xpath_compile(&path[i], src, opts.ns, opts.nns, allow_attr);
 	if (why)
 		bad_usage("%s: %s", src, why);
 }
@@ -422,8 +423,8 @@ static void compile(int i, const char *src, int allow_attr)
 /* Compiles every path once all -N bindings are known. */
 static void setup(int narray)
 {
-	npath = P_META + o.nmeta + narray;
-	parray = P_META + o.nmeta;
+	npath = P_META + opts.nmeta + narray;
+	parray = P_META + opts.nmeta;
 	path = xcalloc((size_t)npath, sizeof *path);
 	arrname = xcalloc((size_t)narray + 1, sizeof *arrname);
 	static const struct xmlns soap[] = {
@@ -432,25 +433,25 @@ static void setup(int narray)
 	};
 	xpath_compile(&path[P_FAULT11], "/s11:Envelope/s11:Body/s11:Fault", soap, 2, 0);
 	xpath_compile(&path[P_FAULT12], "/s12:Envelope/s12:Body/s12:Fault", soap, 2, 0);
-	if (o.records)
-		compile(P_RECORDS, o.records, 0);
-	if (o.text)
-		compile(P_TEXT, o.text, 0);
-	for (int k = 0; k < o.nmeta; k++)
-		compile(P_META + k, o.meta[k].src, 1);
+	if (opts.records)
+		compile(P_RECORDS, opts.records, 0);
+	if (opts.text)
+		compile(P_TEXT, opts.text, 0);
+	for (int k = 0; k < opts.nmeta; k++)
+		compile(P_META + k, opts.meta[k].src, 1);
 	for (int k = 0; k < narray; k++) {
-		compile(parray + k, o.arrays[k], 0);
+		compile(parray + k, opts.arrays[k], 0);
 		arrname[k] = xpath_child_name(&path[parray + k]);
 	}
-	d.in.maxtoken = o.maxrec;
-	d.in.maxmem = o.maxrec + (1 << 20);	/* expat's own tables and buffers: 1 MiB */
-	d.in.quiet = o.quiet;
-	d.j.qualified = o.qualified;
-	d.j.ns = o.ns;
-	d.j.nns = o.nns;
-	d.j.limit = o.maxrec;
-	d.mask = xcalloc((size_t)(o.maxdepth + 2) * (size_t)npath, sizeof *d.mask);
-	d.cursor = xcalloc((size_t)o.maxdepth + 3, sizeof *d.cursor);
+	doc.in.maxtoken = opts.maxrec;
+	doc.in.maxmem = opts.maxrec + (1 << 20);	/* expat's own tables and buffers: 1 MiB */
+	doc.in.quiet = opts.quiet;
+	doc.j.qualified = opts.qualified;
+	doc.j.ns = opts.ns;
+	doc.j.nns = opts.nns;
+	doc.j.limit = opts.maxrec;
+	doc.mask = xcalloc((size_t)(opts.maxdepth + 2) * (size_t)npath, sizeof *doc.mask);
+	doc.cursor = xcalloc((size_t)opts.maxdepth + 3, sizeof *doc.cursor);
 }
 
 static void add_meta(const char *arg)
@@ -460,22 +461,22 @@ static void add_meta(const char *arg)
 		bad_usage("--meta: not NAME=PATH: %s", arg);
 	char *name = xstrndup(arg, (size_t)(eq - arg));
 	int bad = !strcmp(name, "records") || !strcmp(name, "fault");
-	for (int k = 0; k < o.nmeta; k++)
-		bad |= !strcmp(o.meta[k].name, name);
+	for (int k = 0; k < opts.nmeta; k++)
+		bad |= !strcmp(opts.meta[k].name, name);
 	if (bad)
 		bad_usage("--meta: name already used: %s", name);
-	o.meta = xrealloc(o.meta, (size_t)(o.nmeta + 1) * sizeof *o.meta);
-	o.meta[o.nmeta++] = (struct meta){ .name = name, .src = eq + 1 };
+	opts.meta = xrealloc(opts.meta, (size_t)(opts.nmeta + 1) * sizeof *opts.meta);
+	opts.meta[opts.nmeta++] = (struct meta){ .name = name, .src = eq + 1 };
 }
 
 static void add_ns(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg || memchr(arg, ':', (size_t)(eq - arg)) ||
-	    o.nns == sizeof o.ns / sizeof o.ns[0])
+	    opts.nns == sizeof opts.ns / sizeof opts.ns[0])
 		bad_usage("-N: not PREFIX=URI: %s", arg);
-	o.ns[o.nns].prefix = xstrndup(arg, (size_t)(eq - arg));
-	o.ns[o.nns++].uri = eq + 1;
+	opts.ns[opts.nns].prefix = xstrndup(arg, (size_t)(eq - arg));
+	opts.ns[opts.nns++].uri = eq + 1;
 }
 
 int main(int argc, char *argv[])
@@ -499,37 +500,37 @@ int main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, narray = 0;
-	o.arrays = xcalloc((size_t)argc, sizeof *o.arrays);
+	opts.arrays = xcalloc((size_t)argc, sizeof *opts.arrays);
 	while ((c = getopt_long(argc, argv, "hN:qu", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'N': add_ns(optarg); break;
-		case 'q': o.quiet = 1; break;
+		case 'q': opts.quiet = 1; break;
 		case 'u': out_unbuffered = 1; break;
-		case O_ARRAY: o.arrays[narray++] = optarg; break;
+		case O_ARRAY: opts.arrays[narray++] = optarg; break;
 		case 'h':
 		case O_HELP: usage(EXIT_OK); break;
-		case O_MAXDEPTH: o.maxdepth = (long)number("--max-depth", optarg, 1, 10000); break;
-		case O_MAXREC: o.maxrec = number("--max-record-bytes", optarg, 1024, 1UL << 31); break;
+		case O_MAXDEPTH: opts.maxdepth = (long)number("--max-depth", optarg, 1, 10000); break;
+		case O_MAXREC: opts.maxrec = number("--max-record-bytes", optarg, 1024, 1UL << 31); break;
 		case O_META: add_meta(optarg); break;
-		case O_METAOUT: o.metaout = optarg; break;
-		case O_NODTD: o.nodtd = 1; break;
-		case O_QUALIFIED: o.qualified = 1; break;
-		case O_RECORDS: o.records = optarg; break;
-		case O_TEXT: o.text = optarg; break;
+		case O_METAOUT: opts.metaout = optarg; break;
+		case O_NODTD: opts.nodtd = 1; break;
+		case O_QUALIFIED: opts.qualified = 1; break;
+		case O_RECORDS: opts.records = optarg; break;
+		case O_TEXT: opts.text = optarg; break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");
 		default: usage(EXIT_USAGE);
 		}
 	}
-	if (o.text && o.records)
+	if (opts.text && opts.records)
 		bad_usage("--text and --records exclude each other");
-	if (o.text && o.nmeta && !o.metaout)
+	if (opts.text && opts.nmeta && !opts.metaout)
 		bad_usage("--meta with --text needs --meta-out FILE");
-	o.wholedoc = !o.records && !o.text;
+	opts.wholedoc = !opts.records && !opts.text;
 	setup(narray);
-	if (o.metaout && !(o.metaf = fopen(o.metaout, "w")))
-		err(EXIT_IOERR, "%s", o.metaout);
+	if (opts.metaout && !(opts.metaf = fopen(opts.metaout, "w")))
+		err(EXIT_IOERR, "%s", opts.metaout);
 	out_init();
-	if (!o.text)	/* records are gathered in d.j.out and written in big blocks */
+	if (!opts.text)	/* records are gathered in doc.j.out and written in big blocks */
 		setvbuf(stdout, NULL, _IONBF, 0);
 	int rc = 0;
 	if (optind == argc)
@@ -539,7 +540,7 @@ int main(int argc, char *argv[])
 		rc = rc ? rc : r;
 	}
 	int rc2 = fshut(stdout, "<stdout>");
-	if (o.metaf)
-		rc2 |= fshut(o.metaf, o.metaout);
+	if (opts.metaf)
+		rc2 |= fshut(opts.metaf, opts.metaout);
 	return rc2 ? EXIT_IOERR : rc;
 }

@@ -51,8 +51,8 @@ struct hset {			/* 64-bit hashes seen: tokens, page contents */
 	size_t n, cap;
 };
 
-static const struct pager_opts *o;
-static struct {
+static const struct pager_opts *opts;	/* paginate's options, for the whole run */
+static struct {			/* the run: its pages, counts, output and clock */
 	struct page *slots;
 	int window;		/* slots: 1, or 4 × --parallel */
 	struct pos next, plan;	/* after the last written page; the next to launch */
@@ -66,7 +66,7 @@ static struct {
 	struct buf reason, tmp;
 	struct hset tokens, hashes;
 	double t0, next_launch, last_progress;
-} r;
+} run;
 
 static uint64_t hash_str(const char *s)
 {
@@ -113,7 +113,7 @@ static void set_token(struct pos *p, const char *t)
 
 static struct page *slot(long long index)
 {
-	return &r.slots[index % r.window];
+	return &run.slots[index % run.window];
 }
 
 static void page_msg(struct page *p, int st, int status, const char *fmt, ...)
@@ -137,78 +137,78 @@ static void page_msg(struct page *p, int st, int status, const char *fmt, ...)
 
 static void save_state(void)
 {
-	if (!o->state)
+	if (!opts->state)
 		return;
 	struct pgstate s = {
-		.strategy = pager_strategy[o->strategy], .token = r.next.token, .done = r.done,
-		.index = r.next.index, .number = r.next.number, .offset = r.next.offset,
-		.pages = r.pages, .records = r.records, .empty_run = r.empty_run,
-		.have_total = r.have_total, .total = r.total, .have_count = r.have_count,
-		.page_count = r.page_count, .have_output = o->output != NULL, .output = r.out_len,
+		.strategy = pager_strategy[opts->strategy], .token = run.next.token, .done = run.done,
+		.index = run.next.index, .number = run.next.number, .offset = run.next.offset,
+		.pages = run.pages, .records = run.records, .empty_run = run.empty_run,
+		.have_total = run.have_total, .total = run.total, .have_count = run.have_count,
+		.page_count = run.page_count, .have_output = opts->output != NULL, .output = run.out_len,
 	};
-	if (state_save(o->state, &s))
+	if (state_save(opts->state, &s))
 		exit(EXIT_IOERR);
 }
 
 static int resume(void)
 {
 	struct pgstate s;
-	if (!o->state || !state_load(o->state, &s))
+	if (!opts->state || !state_load(opts->state, &s))
 		return 0;
-	if (strcmp(s.strategy, pager_strategy[o->strategy]))
-		errx(EXIT_USAGE, "%s: a state of -s %s, not -s %s", o->state, s.strategy,
-		     pager_strategy[o->strategy]);
+	if (strcmp(s.strategy, pager_strategy[opts->strategy]))
+		errx(EXIT_USAGE, "%s: a state of -s %s, not -s %s", opts->state, s.strategy,
+		     pager_strategy[opts->strategy]);
 	free((char *)s.strategy);
-	if (!o->output != !s.have_output)
-		errx(EXIT_USAGE, "%s: written %s -o; resume it the same way", o->state,
+	if (!opts->output != !s.have_output)
+		errx(EXIT_USAGE, "%s: written %s -o; resume it the same way", opts->state,
 		     s.have_output ? "with" : "without");
-	r.next = (struct pos){ s.index, s.number, s.offset, s.token };
-	r.done = s.done, r.pages = s.pages, r.records = s.records, r.empty_run = s.empty_run;
-	r.have_total = s.have_total, r.total = s.total;
-	r.have_count = s.have_count, r.page_count = s.page_count;
-	r.have_out_len = s.have_output, r.out_len = s.output;
+	run.next = (struct pos){ s.index, s.number, s.offset, s.token };
+	run.done = s.done, run.pages = s.pages, run.records = s.records, run.empty_run = s.empty_run;
+	run.have_total = s.have_total, run.total = s.total;
+	run.have_count = s.have_count, run.page_count = s.page_count;
+	run.have_out_len = s.have_output, run.out_len = s.output;
 	return 1;
 }
 
 static void open_output(int resumed)
 {
-	r.out_fd = STDOUT_FILENO;
-	r.out_name = o->output ? o->output : "<stdout>";
-	if (o->output) {
+	run.out_fd = STDOUT_FILENO;
+	run.out_name = opts->output ? opts->output : "<stdout>";
+	if (opts->output) {
 		struct stat d;
-		if (stat(o->output, &d) == 0 && S_ISDIR(d.st_mode))
-			errx(EXIT_USAGE, "-o %s: a directory, not a file", o->output);
+		if (stat(opts->output, &d) == 0 && S_ISDIR(d.st_mode))
+			errx(EXIT_USAGE, "-o %s: a directory, not a file", opts->output);
 		/* A symbolic link is followed, a FIFO or a device written in place: open(2)
 		 * does both, and nothing is ever renamed over -o. */
-		int keep = resumed || o->have_append_at;
-		r.out_fd = open(o->output, O_WRONLY | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0666);
-		if (r.out_fd == -1)
-			err(EXIT_IOERR, "%s", o->output);
+		int keep = resumed || opts->have_append_at;
+		run.out_fd = open(opts->output, O_WRONLY | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0666);
+		if (run.out_fd == -1)
+			err(EXIT_IOERR, "%s", opts->output);
 	}
 	struct stat st;
-	if (fstat(r.out_fd, &st) == -1)
-		err(EXIT_IOERR, "%s", r.out_name);
-	r.out_regular = S_ISREG(st.st_mode);
-	if (o->output && (resumed || o->have_append_at) && r.out_regular) {
-		long long keep = resumed ? r.out_len : o->append_at;
+	if (fstat(run.out_fd, &st) == -1)
+		err(EXIT_IOERR, "%s", run.out_name);
+	run.out_regular = S_ISREG(st.st_mode);
+	if (opts->output && (resumed || opts->have_append_at) && run.out_regular) {
+		long long keep = resumed ? run.out_len : opts->append_at;
 		if (st.st_size < keep)
-			errx(EXIT_DATA, "%s: shorter (%lld bytes) than %s (%lld)", o->output,
+			errx(EXIT_DATA, "%s: shorter (%lld bytes) than %s (%lld)", opts->output,
 			     (long long)st.st_size, resumed ? "the state says" : "--append-at", keep);
-		r.out_len = keep;
+		run.out_len = keep;
 		/* Bytes past the checkpoint belong to a page that is fetched again. */
-		if (ftruncate(r.out_fd, r.out_len) == -1 || lseek(r.out_fd, r.out_len, SEEK_SET) == -1)
-			err(EXIT_IOERR, "%s", o->output);
+		if (ftruncate(run.out_fd, run.out_len) == -1 || lseek(run.out_fd, run.out_len, SEEK_SET) == -1)
+			err(EXIT_IOERR, "%s", opts->output);
 	}
 }
 
 static void emit(struct page *p)
 {
-	if (spool_write(&p->in.sp, r.out_fd) == -1)
-		err(EXIT_IOERR, "%s", r.out_name);
-	r.out_len += (long long)p->in.sp.len;
+	if (spool_write(&p->in.sp, run.out_fd) == -1)
+		err(EXIT_IOERR, "%s", run.out_name);
+	run.out_len += (long long)p->in.sp.len;
 	/* The checkpoint must never count bytes that are not on disk yet. */
-	if (o->state && r.out_regular && p->in.sp.len && fdatasync(r.out_fd) == -1)
-		err(EXIT_IOERR, "%s", r.out_name);
+	if (opts->state && run.out_regular && p->in.sp.len && fdatasync(run.out_fd) == -1)
+		err(EXIT_IOERR, "%s", run.out_name);
 }
 
 /* --- progress and the stop line --------------------------------------------------- */
@@ -221,30 +221,30 @@ static const char *plural(long long n)
 
 static void progress(double t, int final)
 {
-	if (!o->progress || (!final && t - r.last_progress < (r.tty ? 0.2 : o->progress_every)))
+	if (!opts->progress || (!final && t - run.last_progress < (run.tty ? 0.2 : opts->progress_every)))
 		return;
-	if (final && !r.tty)
+	if (final && !run.tty)
 		return;
-	r.last_progress = t;
-	double el = t - r.t0, pps = el > 0 ? r.run_pages / el : 0, eta = -1;
-	if (o->strategy == PG_PAGES && r.have_count && pps > 0)
-		eta = (r.page_count - r.next.number + 1) / pps;
-	else if (r.have_total && r.records > 0 && el > 0 && r.total >= r.next.offset)
-		eta = (r.total - r.next.offset) / (r.records / el);
-	fprintf(stderr, "%s%s: %lld page%s, %lld record%s, %.1f pages/s", r.tty ? "\r" : "",
-		program_invocation_short_name, r.pages, plural(r.pages), r.records, plural(r.records),
+	run.last_progress = t;
+	double el = t - run.t0, pps = el > 0 ? run.run_pages / el : 0, eta = -1;
+	if (opts->strategy == PG_PAGES && run.have_count && pps > 0)
+		eta = (run.page_count - run.next.number + 1) / pps;
+	else if (run.have_total && run.records > 0 && el > 0 && run.total >= run.next.offset)
+		eta = (run.total - run.next.offset) / (run.records / el);
+	fprintf(stderr, "%s%s: %lld page%s, %lld record%s, %.1f pages/s", run.tty ? "\r" : "",
+		program_invocation_short_name, run.pages, plural(run.pages), run.records, plural(run.records),
 		pps);
 	if (eta >= 0 && !final)
 		fprintf(stderr, ", ETA %d:%02d", (int)(eta / 60), (int)fmod(eta, 60));
-	fputs(r.tty ? (final ? "\033[K\n" : "\033[K") : "\n", stderr);
+	fputs(run.tty ? (final ? "\033[K\n" : "\033[K") : "\n", stderr);
 }
 
 static void stop_line(const char *reason)
 {
 	progress(clock_now(), 1);
-	if (!o->quiet)
+	if (!opts->quiet)
 		fprintf(stderr, "%s: stop: %s; %lld page%s, %lld record%s\n", program_invocation_short_name,
-			reason, r.pages, plural(r.pages), r.records, plural(r.records));
+			reason, run.pages, plural(run.pages), run.records, plural(run.records));
 }
 
 /* --- page commands ---------------------------------------------------------------- */
@@ -255,24 +255,24 @@ static void launch(struct page *p)
 	if (asprintf(&env[0], "PAGE_INDEX=%lld", p->at.index) < 0 ||
 	    asprintf(&env[1], "PAGE_NUMBER=%lld", p->at.number) < 0 ||
 	    asprintf(&env[2], "PAGE_OFFSET=%lld", p->at.offset) < 0 ||
-	    asprintf(&env[3], "PAGE_SIZE=%lld", o->page_size) < 0 ||
+	    asprintf(&env[3], "PAGE_SIZE=%lld", opts->page_size) < 0 ||
 	    asprintf(&env[4], "PAGE_TOKEN=%s", p->at.token ? p->at.token : "") < 0 ||
 	    asprintf(&env[5], "PAGE_ATTEMPT=%d", p->attempt + 1) < 0)
 		errx(EXIT_IOERR, "out of memory");
 	env[6] = NULL;
 	intake_reset(&p->in);
 	p->attempt++;
-	int rc = job_start(&p->job, o->stages, o->nstages, env, &p->fd), e = errno;
+	int rc = job_start(&p->job, opts->stages, opts->nstages, env, &p->fd), e = errno;
 	for (int i = 0; i < 6; i++)
 		free(env[i]);
 	if (rc == 0) {
 		p->st = PS_RUN;
 		p->timed_out = 0;
-		p->deadline = o->max_time > 0 ? clock_now() + o->max_time : 0;
+		p->deadline = opts->max_time > 0 ? clock_now() + opts->max_time : 0;
 		return;
 	}
 	page_msg(p, PS_FAIL, e == EAGAIN || e == ENOMEM ? EXIT_TEMPFAIL : EXIT_USAGE,
-		 "%s: %s", o->stages[p->job.failed][0], strerror(e));
+		 "%s: %s", opts->stages[p->job.failed][0], strerror(e));
 }
 
 static int listed(const char **names, size_t n, const char *a, const char *b)
@@ -285,16 +285,16 @@ static int listed(const char **names, size_t n, const char *a, const char *b)
 
 static void retry_or_fail(struct page *p, int code, const char *what)
 {
-	if (p->attempt > o->retry) {
+	if (p->attempt > opts->retry) {
 		page_msg(p, PS_FAIL, code, "%s (%d attempt%s)", what, p->attempt, plural(p->attempt));
 		return;
 	}
-	double d = backoff_delay(o->retry_delay, (unsigned)p->attempt, 60);
+	double d = backoff_delay(opts->retry_delay, (unsigned)p->attempt, 60);
 	p->st = PS_WAIT;
 	p->wake = clock_now() + d;
-	if (!o->quiet)
+	if (!opts->quiet)
 		warnx("page %lld: %s; retry %d of %d in %.1f s", p->at.number, what, p->attempt,
-		      o->retry, d);
+		      opts->retry, d);
 }
 
 /* What the command's exit status and its fault (if any) mean for the page. */
@@ -304,7 +304,7 @@ static void judge(struct page *p, int wst)
 	const cJSON *fault = ctl_get(p->in.meta, "fault");
 	if (p->timed_out) {
 		struct buf what = {0};
-		buf_addf(&what, "no answer after %g s (--max-time)", o->max_time);
+		buf_addf(&what, "no answer after %g s (--max-time)", opts->max_time);
 		retry_or_fail(p, EXIT_TEMPFAIL, buf_str(&what));
 		buf_free(&what);
 		return;
@@ -324,9 +324,9 @@ static void judge(struct page *p, int wst)
 		const char *id = hn ? name.p : hc ? fcode.p : NULL;
 		if (!fault)
 			page_msg(p, PS_FAIL, EXIT_FAULT, "exit 3 without a fault control line");
-		else if (listed(o->end_faults, o->nend_faults, hn ? name.p : 0, hc ? fcode.p : 0))
+		else if (listed(opts->end_faults, opts->nend_faults, hn ? name.p : 0, hc ? fcode.p : 0))
 			page_msg(p, PS_END, 0, "%s", id);
-		else if (listed(o->retry_faults, o->nretry_faults, hn ? name.p : 0, hc ? fcode.p : 0)) {
+		else if (listed(opts->retry_faults, opts->nretry_faults, hn ? name.p : 0, hc ? fcode.p : 0)) {
 			buf_addf(&what, "fault %s", id);
 			retry_or_fail(p, EXIT_FAULT, buf_str(&what));
 		} else {
@@ -363,7 +363,7 @@ static void reap(struct page *p, int wst_override)
 /* Ends pages launched ahead (a wrong guess, or the run is over). */
 static void discard(void)
 {
-	for (long long i = r.next.index; i < r.plan.index; i++) {
+	for (long long i = run.next.index; i < run.plan.index; i++) {
 		struct page *p = slot(i);
 		if (p->st == PS_RUN) {
 			job_kill(&p->job, SIGTERM);
@@ -378,7 +378,7 @@ static void discard(void)
 		}
 		p->st = PS_FREE;
 	}
-	pos_copy(&r.plan, &r.next);
+	pos_copy(&run.plan, &run.next);
 }
 
 /* --- judging a written page: the strategy's next coordinates and stop rule ------- */
@@ -395,13 +395,13 @@ static int declared(const cJSON *meta, const char *field, long long *v, int *hav
 		page_msg(p, PS_FAIL, EXIT_DATA, "%s: not a count", field);
 		return -1;
 	}
-	if (*have && *v != x && field == o->total_field) {
+	if (*have && *v != x && field == opts->total_field) {
 		/* Under offsets a changed total means records moved: some would be skipped and
 		 * others repeated, and no resume can tell which. Only a new run is exact. */
-		if (o->strategy == PG_OFFSET) {
+		if (opts->strategy == PG_OFFSET) {
 			page_msg(p, PS_FAIL, EXIT_TEMPFAIL, "the declared total changed from %lld to "
 				 "%lld: records moved under the offsets; the run must start again", *v, x);
-			r.moved = 1;
+			run.moved = 1;
 			return -1;
 		}
 		warnx("page %lld: the declared total changed from %lld to %lld", p->at.number, *v, x);
@@ -412,7 +412,7 @@ static int declared(const cJSON *meta, const char *field, long long *v, int *hav
 
 static int token_loop(struct page *p, const char *tok)
 {
-	if (o->token_repeats || !hset_add(&r.tokens, hash_str(tok)))
+	if (opts->token_repeats || !hset_add(&run.tokens, hash_str(tok)))
 		return 0;
 	page_msg(p, PS_FAIL, EXIT_DATA, "pagination loop: token \"%.64s\" seen before", tok);
 	return 1;
@@ -422,78 +422,80 @@ static int judge_page(struct page *p, struct pos *nx)
 {
 	const cJSON *meta = p->in.meta;
 	long long n = p->in.records;
-	struct buf *t = &r.tmp;
-	if (n > 0 && hset_add(&r.hashes, intake_digest(&p->in))) {
+	struct buf *t = &run.tmp;
+	if (n > 0 && hset_add(&run.hashes, intake_digest(&p->in))) {
 		page_msg(p, PS_FAIL, EXIT_DATA, "pagination loop: the same records as an earlier page");
 		return FAIL;
 	}
-	pos_copy(nx, &r.next);	/* the page's own offset may have been a guess (-s pages) */
+	pos_copy(nx, &run.next);	/* the page's own offset may have been a guess (-s pages) */
 	nx->index++, nx->number++, nx->offset += n;
-	if (o->total_field && (ctl_get(meta, o->total_field) || (o->total_if && ctl_get(meta, o->total_if))))
-		r.total_seen = 1;
-	const char *tif = o->total_if ? (ctl_text(ctl_get(meta, o->total_if), t) ? "" : t->p) : NULL;
-	if ((!tif || !strcmp(tif, o->total_if_value)) &&
-	    declared(meta, o->total_field, &r.total, &r.have_total, p))
+	if (opts->total_field &&
+	    (ctl_get(meta, opts->total_field) || (opts->total_if && ctl_get(meta, opts->total_if))))
+		run.total_seen = 1;
+	const char *tif = opts->total_if ? (ctl_text(ctl_get(meta, opts->total_if), t) ? "" : t->p) : NULL;
+	if ((!tif || !strcmp(tif, opts->total_if_value)) &&
+	    declared(meta, opts->total_field, &run.total, &run.have_total, p))
 		return FAIL;
-	if (declared(meta, o->page_count_field, &r.page_count, &r.have_count, p))
+	if (declared(meta, opts->page_count_field, &run.page_count, &run.have_count, p))
 		return FAIL;
-	if (o->strategy == PG_PAGES && o->token_field && !ctl_text(ctl_get(meta, o->token_field), t) && t->len)
+	if (opts->strategy == PG_PAGES && opts->token_field &&
+	    !ctl_text(ctl_get(meta, opts->token_field), t) && t->len)
 		set_token(nx, t->p);
 
-	buf_reset(&r.reason);
-	if (o->done_field && ctl_flag(ctl_get(meta, o->done_field)) == 1) {
-		buf_addf(&r.reason, "%s is true", o->done_field);
+	buf_reset(&run.reason);
+	if (opts->done_field && ctl_flag(ctl_get(meta, opts->done_field)) == 1) {
+		buf_addf(&run.reason, "%s is true", opts->done_field);
 		return STOP_DONE;
 	}
-	if (o->has_more_field && ctl_flag(ctl_get(meta, o->has_more_field)) == 0) {
-		buf_addf(&r.reason, "%s is false", o->has_more_field);
+	if (opts->has_more_field && ctl_flag(ctl_get(meta, opts->has_more_field)) == 0) {
+		buf_addf(&run.reason, "%s is false", opts->has_more_field);
 		return STOP_DONE;
 	}
-	switch (o->strategy) {
+	switch (opts->strategy) {
 	case PG_PAGES:
-		if (r.have_count) {
-			if (p->at.number < r.page_count)
+		if (run.have_count) {
+			if (p->at.number < run.page_count)
 				break;
-			buf_addf(&r.reason, "page count %lld reached", r.page_count);
+			buf_addf(&run.reason, "page count %lld reached", run.page_count);
 			return STOP_DONE;
 		}
 		/* Without a page count, pages end the way offsets do. */
 		__attribute__((fallthrough));
 	case PG_OFFSET:
 		if (n == 0) {
-			buf_adds(&r.reason, "empty page");
+			buf_adds(&run.reason, "empty page");
 			return STOP_DONE;
 		}
-		if (r.have_total && nx->offset >= r.total) {
-			buf_addf(&r.reason, "offset %lld reached the total %lld", nx->offset, r.total);
+		if (run.have_total && nx->offset >= run.total) {
+			buf_addf(&run.reason, "offset %lld reached the total %lld", nx->offset, run.total);
 			return STOP_DONE;
 		}
 		break;
 	case PG_CURSOR:
-		if (ctl_text(ctl_get(meta, o->token_field), t) || !t->len) {
+		if (ctl_text(ctl_get(meta, opts->token_field), t) || !t->len) {
 			set_token(nx, NULL);
-			buf_addf(&r.reason, "no %s", o->token_field);
+			buf_addf(&run.reason, "no %s", opts->token_field);
 			return STOP_DONE;
 		}
 		set_token(nx, t->p);
 		if (token_loop(p, t->p))
 			return FAIL;
-		if (n == 0 && r.empty_run + 1 > o->max_empty) {
+		if (n == 0 && run.empty_run + 1 > opts->max_empty) {
 			page_msg(p, PS_FAIL, EXIT_DATA, "%lld empty pages in a row (--max-empty %lld)",
-				 r.empty_run + 1, o->max_empty);
+				 run.empty_run + 1, opts->max_empty);
 			return FAIL;
 		}
 		break;
 	case PG_AFTERKEY:
 		if (n == 0) {
-			buf_adds(&r.reason, "empty page");
+			buf_adds(&run.reason, "empty page");
 			return STOP_DONE;
 		}
 		cJSON *last = cJSON_ParseWithLength(p->in.last.p, p->in.last.len);
-		int bad = ctl_text(ctl_get(last, o->key_field), t);
+		int bad = ctl_text(ctl_get(last, opts->key_field), t);
 		cJSON_Delete(last);
 		if (bad) {
-			page_msg(p, PS_FAIL, EXIT_DATA, "the last record has no %s", o->key_field);
+			page_msg(p, PS_FAIL, EXIT_DATA, "the last record has no %s", opts->key_field);
 			return FAIL;
 		}
 		set_token(nx, t->p);
@@ -501,8 +503,8 @@ static int judge_page(struct page *p, struct pos *nx)
 			return FAIL;
 		break;
 	}
-	if (o->max_pages && r.run_pages + 1 >= o->max_pages) {
-		buf_addf(&r.reason, "--max-pages %lld reached", o->max_pages);
+	if (opts->max_pages && run.run_pages + 1 >= opts->max_pages) {
+		buf_addf(&run.reason, "--max-pages %lld reached", opts->max_pages);
 		return STOP;
 	}
 	return GO;
@@ -514,19 +516,19 @@ static int judge_page(struct page *p, struct pos *nx)
  * that exits 0 is the one failure nobody notices. */
 static int check_total(void)
 {
-	long long got = o->start_offset + r.records;
-	if (o->total_field && !r.have_total && !r.total_seen) {
+	long long got = opts->start_offset + run.records;
+	if (opts->total_field && !run.have_total && !run.total_seen) {
 		warnx("incomplete: no page declared --total-field %s (leave the option out for an API "
-		      "without a total)", o->total_field);
+		      "without a total)", opts->total_field);
 		return EXIT_DATA;
 	}
-	if (!r.have_total || got == r.total)
+	if (!run.have_total || got == run.total)
 		return 0;
-	if (o->allow_short) {
-		warnx("warning: %lld records, but the declared total is %lld (--allow-short)", got, r.total);
+	if (opts->allow_short) {
+		warnx("warning: %lld records, but the declared total is %lld (--allow-short)", got, run.total);
 		return 0;
 	}
-	warnx("incomplete: %lld records, but the declared total is %lld", got, r.total);
+	warnx("incomplete: %lld records, but the declared total is %lld", got, run.total);
 	return EXIT_DATA;
 }
 
@@ -535,15 +537,15 @@ static int finish(int rc)
 	discard();
 	/* A state saved as complete must not outlive a failed check: the same command would
 	 * then say "already complete". Only a new run can be exact. */
-	if (!rc && r.done && (rc = check_total()))
-		r.moved = 1;
-	if (r.moved && o->state && unlink(o->state) == 0)
-		warnx("%s removed: the next run starts from the first page", o->state);
+	if (!rc && run.done && (rc = check_total()))
+		run.moved = 1;
+	if (run.moved && opts->state && unlink(opts->state) == 0)
+		warnx("%s removed: the next run starts from the first page", opts->state);
 	if (rc) {
-		buf_reset(&r.reason);
-		buf_addf(&r.reason, "error, exit %d", rc);
+		buf_reset(&run.reason);
+		buf_addf(&run.reason, "error, exit %d", rc);
 	}
-	stop_line(buf_str(&r.reason));
+	stop_line(buf_str(&run.reason));
 	return rc;
 }
 
@@ -557,20 +559,20 @@ static int commit(struct page *p)
 		return finish(p->status);
 	}
 	emit(p);
-	r.pages++, r.run_pages++, r.records += p->in.records;
-	r.empty_run = p->in.records ? 0 : r.empty_run + 1;
+	run.pages++, run.run_pages++, run.records += p->in.records;
+	run.empty_run = p->in.records ? 0 : run.empty_run + 1;
 	/* Guesses ahead step by the largest page of this run (the page size before the
 	 * first): a server that clamps the page size silently is learnt from page one. */
-	if (p->in.records > 0 && (r.run_pages == 1 || p->in.records > r.step))
-		r.step = p->in.records;
-	free(r.next.token);
-	r.next = nx;
+	if (p->in.records > 0 && (run.run_pages == 1 || p->in.records > run.step))
+		run.step = p->in.records;
+	free(run.next.token);
+	run.next = nx;
 	p->st = PS_FREE;
-	r.done = v == STOP_DONE;
+	run.done = v == STOP_DONE;
 	save_state();
 	progress(clock_now(), 0);
-	if (r.plan.index == r.next.index)
-		pos_copy(&r.plan, &r.next);
+	if (run.plan.index == run.next.index)
+		pos_copy(&run.plan, &run.next);
 	return v == GO ? -1 : finish(0);
 }
 
@@ -582,14 +584,14 @@ static int commit(struct page *p)
  * 0 there would be a silently short output. Returns 1 when the end is believed. */
 static int end_believed(struct page *p)
 {
-	long long at = r.next.offset;
+	long long at = run.next.offset;
 	struct buf what = {0};
 	const char *name = p->msg.p + strcspn(p->msg.p, ":") + 2;
-	if (o->total_field ? r.have_total && at >= r.total : at > 0)
+	if (opts->total_field ? run.have_total && at >= run.total : at > 0)
 		return 1;
-	if (o->total_field && r.have_total)
-		buf_addf(&what, "fault %s at offset %lld, below the declared total %lld", name, at, r.total);
-	else if (o->total_field)
+	if (opts->total_field && run.have_total)
+		buf_addf(&what, "fault %s at offset %lld, below the declared total %lld", name, at, run.total);
+	else if (opts->total_field)
 		buf_addf(&what, "fault %s at offset %lld, before any total was declared", name, at);
 	else
 		buf_addf(&what, "fault %s on the first page of the data", name);
@@ -602,34 +604,34 @@ static int end_believed(struct page *p)
 static int commit_ready(void)
 {
 	for (;;) {
-		if (r.plan.index == r.next.index) {
-			if (o->strategy == PG_PAGES && r.have_count && r.next.number > r.page_count) {
-				buf_reset(&r.reason);
-				buf_addf(&r.reason, "page count %lld reached", r.page_count);
-				r.done = 1;
+		if (run.plan.index == run.next.index) {
+			if (opts->strategy == PG_PAGES && run.have_count && run.next.number > run.page_count) {
+				buf_reset(&run.reason);
+				buf_addf(&run.reason, "page count %lld reached", run.page_count);
+				run.done = 1;
 				save_state();
 				return finish(0);
 			}
 			return -1;
 		}
-		struct page *p = slot(r.next.index);
+		struct page *p = slot(run.next.index);
 		if (p->st == PS_RUN || p->st == PS_WAIT)
 			return -1;
 		if (p->st == PS_FAIL) {
 			warnx("%s", buf_str(&p->msg));
 			return finish(p->status);
 		}
-		if (o->strategy == PG_OFFSET && p->at.offset != r.next.offset) {	/* a wrong guess */
+		if (opts->strategy == PG_OFFSET && p->at.offset != run.next.offset) {	/* a wrong guess */
 			discard();
 			return -1;
 		}
 		if (p->st == PS_END && !end_believed(p))
 			continue;	/* now waiting for a retry, or failed */
 		if (p->st == PS_END) {
-			buf_reset(&r.reason);
-			buf_addf(&r.reason, "fault %s ends the data", p->msg.p + strcspn(p->msg.p, ":") + 2);
+			buf_reset(&run.reason);
+			buf_addf(&run.reason, "fault %s ends the data", p->msg.p + strcspn(p->msg.p, ":") + 2);
 			p->st = PS_FREE;
-			r.done = 1;
+			run.done = 1;
 			save_state();
 			return finish(0);
 		}
@@ -643,51 +645,52 @@ static int commit_ready(void)
 static int in_flight(void)
 {
 	int n = 0;
-	for (long long i = r.next.index; i < r.plan.index; i++)
+	for (long long i = run.next.index; i < run.plan.index; i++)
 		n += slot(i)->st == PS_RUN || slot(i)->st == PS_WAIT;
 	return n;
 }
 
 static int can_plan(void)
 {
-	long long ahead = r.plan.index - r.next.index;
-	if (ahead >= r.window || (o->max_pages && r.plan.index - r.first_index >= o->max_pages))
+	long long ahead = run.plan.index - run.next.index;
+	if (ahead >= run.window ||
+	    (opts->max_pages && run.plan.index - run.first_index >= opts->max_pages))
 		return 0;
-	if (ahead > 0 && in_flight() >= o->parallel)
+	if (ahead > 0 && in_flight() >= opts->parallel)
 		return 0;
 	if (ahead == 0)
 		return 1;
-	if (o->strategy == PG_OFFSET)
-		return r.have_total && r.plan.offset < r.total;
-	if (o->strategy == PG_PAGES)
-		return r.have_count && r.plan.number <= r.page_count;
+	if (opts->strategy == PG_OFFSET)
+		return run.have_total && run.plan.offset < run.total;
+	if (opts->strategy == PG_PAGES)
+		return run.have_count && run.plan.number <= run.page_count;
 	return 0;
 }
 
 static int rate_ok(double t)
 {
-	if (!o->rate)
+	if (!opts->rate)
 		return 1;
-	if (t < r.next_launch)
+	if (t < run.next_launch)
 		return 0;
-	r.next_launch = fmax(t, r.next_launch) + 1 / o->rate;
+	run.next_launch = fmax(t, run.next_launch) + 1 / opts->rate;
 	return 1;
 }
 
 static void launch_ready(double t)
 {
-	for (long long i = r.next.index; i < r.plan.index; i++) {
+	for (long long i = run.next.index; i < run.plan.index; i++) {
 		struct page *p = slot(i);
 		if (p->st == PS_WAIT && p->wake <= t && rate_ok(t))
 			launch(p);
 	}
 	while (can_plan() && rate_ok(t)) {
-		struct page *p = slot(r.plan.index);
-		pos_copy(&p->at, &r.plan);
+		struct page *p = slot(run.plan.index);
+		pos_copy(&p->at, &run.plan);
 		p->attempt = 0;
 		launch(p);
-		r.plan.index++, r.plan.number++;
-		r.plan.offset += r.step;
+		run.plan.index++, run.plan.number++;
+		run.plan.offset += run.step;
 	}
 }
 
@@ -698,19 +701,19 @@ static void wait_events(void)
 	struct page *pp[64];
 	int n = 0;
 	double t = clock_now(), wake = INFINITY;
-	for (long long i = r.next.index; i < r.plan.index; i++) {
+	for (long long i = run.next.index; i < run.plan.index; i++) {
 		struct page *p = slot(i);
 		if (p->st == PS_RUN) {
 			pf[n] = (struct pollfd){ p->fd, POLLIN, 0 }, pp[n++] = p;
 			if (p->deadline)
 				wake = fmin(wake, p->deadline);
 		} else if (p->st == PS_WAIT)
-			wake = fmin(wake, fmax(p->wake, o->rate ? r.next_launch : 0));
+			wake = fmin(wake, fmax(p->wake, opts->rate ? run.next_launch : 0));
 	}
-	if (o->rate && can_plan())
-		wake = fmin(wake, r.next_launch);
-	if (o->progress)
-		wake = fmin(wake, r.last_progress + (r.tty ? 0.2 : fmax(o->progress_every, 0.05)));
+	if (opts->rate && can_plan())
+		wake = fmin(wake, run.next_launch);
+	if (opts->progress)
+		wake = fmin(wake, run.last_progress + (run.tty ? 0.2 : fmax(opts->progress_every, 0.05)));
 	if (n == 0 && isinf(wake))
 		return;
 	int ms = isinf(wake) ? -1 : (int)fmin(ceil(fmax(wake - t, 0) * 1000), 60000);
@@ -742,25 +745,25 @@ static void wait_events(void)
 /* Every exit path (errx included): no page command is left running behind us. */
 static void end_pages(void)
 {
-	for (int i = 0; r.slots && i < r.window; i++)
-		job_kill(&r.slots[i].job, SIGTERM);
+	for (int i = 0; run.slots && i < run.window; i++)
+		job_kill(&run.slots[i].job, SIGTERM);
 }
 
 static void on_signal(int sig)
 {
 	/* The page commands run in process groups of their own: end them with us. */
-	for (int i = 0; r.slots && i < r.window; i++)
-		job_kill(&r.slots[i].job, sig);
+	for (int i = 0; run.slots && i < run.window; i++)
+		job_kill(&run.slots[i].job, sig);
 	atomic_unlink_pending();
 	/* Not silent: the stop line, as every other end has one (snprintf of integers and
 	 * strings, then write(2): no stdio buffer is touched from the handler). */
-	if (!o->quiet) {
+	if (!opts->quiet) {
 		char line[512];
 		int n = snprintf(line, sizeof line, "%s%s: stop: interrupted by %s; %lld page%s, "
-				 "%lld record%s\n", r.tty && o->progress ? "\r\033[K" : "",
+				 "%lld record%s\n", run.tty && opts->progress ? "\r\033[K" : "",
 				 program_invocation_short_name,
 				 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP",
-				 r.pages, plural(r.pages), r.records, plural(r.records));
+				 run.pages, plural(run.pages), run.records, plural(run.records));
 		if (n > 0)
 			(void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	}
@@ -768,36 +771,37 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-int pager_run(const struct pager_opts *opts)
+int pager_run(const struct pager_opts *options)
 {
-	o = opts;
-	r.next = (struct pos){ 0, o->start_page, o->start_offset, NULL };
-	set_token(&r.next, o->start_token);
-	r.step = o->page_size;
-	r.have_count = o->have_page_count, r.page_count = o->page_count;
-	if (o->state)
-		state_lock(o->state);
+	opts = options;
+	run.next = (struct pos){ 0, opts->start_page, opts->start_offset, NULL };
+	set_token(&run.next, opts->start_token);
+	run.step = opts->page_size;
+	run.have_count = opts->have_page_count, run.page_count = opts->page_count;
+	if (opts->state)
+		state_lock(opts->state);
 	int resumed = resume();
-	if (r.done) {
+	if (run.done) {
 		/* A finished run: nothing to fetch, and the output stays as it is. */
-		if (!o->quiet)
+		if (!opts->quiet)
 			fprintf(stderr, "%s: stop: already complete (%s); %lld page%s, %lld record%s\n",
-				program_invocation_short_name, o->state, r.pages, plural(r.pages),
-				r.records, plural(r.records));
+				program_invocation_short_name, opts->state, run.pages, plural(run.pages),
+				run.records, plural(run.records));
 		return 0;
 	}
 	open_output(resumed);
-	r.window = o->parallel > 1 ? 4 * o->parallel : 1;
-	r.slots = xcalloc((size_t)r.window, sizeof *r.slots);
+	run.window = opts->parallel > 1 ? 4 * opts->parallel : 1;
+	run.slots = xcalloc((size_t)run.window, sizeof *run.slots);
 	atexit(end_pages);
-	for (int i = 0; i < r.window; i++)
-		intake_init(&r.slots[i].in, o->spool_mem / (size_t)r.window, o->strategy == PG_AFTERKEY);
-	if (r.next.token && (o->strategy == PG_CURSOR || o->strategy == PG_AFTERKEY))
-		hset_add(&r.tokens, hash_str(r.next.token));
-	pos_copy(&r.plan, &r.next);
-	r.first_index = r.next.index;
-	r.tty = isatty(STDERR_FILENO);
-	r.t0 = r.last_progress = clock_now();
+	for (int i = 0; i < run.window; i++)
+		intake_init(&run.slots[i].in, opts->spool_mem / (size_t)run.window,
+			    opts->strategy == PG_AFTERKEY);
+	if (run.next.token && (opts->strategy == PG_CURSOR || opts->strategy == PG_AFTERKEY))
+		hset_add(&run.tokens, hash_str(run.next.token));
+	pos_copy(&run.plan, &run.next);
+	run.first_index = run.next.index;
+	run.tty = isatty(STDERR_FILENO);
+	run.t0 = run.last_progress = clock_now();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
