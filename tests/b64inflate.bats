@@ -72,3 +72,7 @@ F=$BATS_TEST_DIRNAME/fixtures/b64inflate
 	run -0 bash -c 'set -o pipefail; b64inflate "$1" | head -c 1 | wc -c; echo "${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/z.b64"
 	assert_output $'1\n141'
 }
+
+@test "b64inflate: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man b64inflate
+}

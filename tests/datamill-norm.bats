@@ -84,3 +84,7 @@ IN
 	run -2 datamill-norm --max-record-bytes 10
 	assert_line --index 0 "datamill-norm: --max-record-bytes: not a number from 1024 to 2G: 10"
 }
+
+@test "datamill-norm: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man datamill-norm
+}

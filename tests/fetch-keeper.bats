@@ -186,3 +186,7 @@ same() {
 	[ -z "$(our_keepers)" ]
 	[ -z "$(ls -A "$TMPDIR")" ]
 }
+
+@test "fetch-keeper: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man fetch-keeper
+}

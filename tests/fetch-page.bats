@@ -597,3 +597,7 @@ YSBiJiLDvA=='
 	run -0 fetch-page --retry 0 --compressed "$FXU/gzip"
 	assert_equal "$output" "$(yes 'compressed hello' | head -n 200)"
 }
+
+@test "fetch-page: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man fetch-page
+}

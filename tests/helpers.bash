@@ -131,8 +131,8 @@ help_matches_man() {
 	[ -f "$man" ] || { echo "no man page $man" >&2; return 1; }
 	mandoc -T ascii "$man" | col -b >"$BATS_TEST_TMPDIR/man"
 	sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' "$BATS_TEST_TMPDIR/man" |
-		grep -o -- '--[a-z][a-z-]*' | sort -u >"$BATS_TEST_TMPDIR/syn"
-	"$1" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$BATS_TEST_TMPDIR/help"
+		grep -o -- '--[a-z][a-z0-9-]*' | sort -u >"$BATS_TEST_TMPDIR/syn"
+	"$1" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u >"$BATS_TEST_TMPDIR/help"
 	diff "$BATS_TEST_TMPDIR/help" "$BATS_TEST_TMPDIR/syn" >&2 || return 1
 	for opt in $(cat "$BATS_TEST_TMPDIR/help"); do
 		[ "$(grep -c -- "$opt\b" "$BATS_TEST_TMPDIR/man")" -ge 2 ] ||

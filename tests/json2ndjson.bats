@@ -336,3 +336,7 @@ j2n() {
 	local rss; rss=$(peak_rss_kib json2ndjson --records .data --meta eof=.eof "$f")
 	[ "$rss" -lt 8192 ] || fail "peak RSS $rss KiB"
 }
+
+@test "json2ndjson: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man json2ndjson
+}

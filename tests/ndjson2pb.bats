@@ -270,3 +270,7 @@ usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]
 	run -2 ndjson2pb -d "$D" -t "$RQ" --variable %NO_SUCH_VARIABLE_HERE --expand-json '{}'
 	assert_line --index 0 --partial 'ndjson2pb: --variable: NO_SUCH_VARIABLE_HERE: '
 }
+
+@test "ndjson2pb: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man ndjson2pb
+}

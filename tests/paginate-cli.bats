@@ -138,3 +138,7 @@ paginate: stop: error, exit 1; 0 pages, 0 records" ]
 	assert_success
 	assert_output "$(ids 0 24)"
 }
+
+@test "paginate: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man paginate
+}

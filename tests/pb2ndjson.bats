@@ -465,3 +465,7 @@ EOF
 	assert_output "$(head -n 1 "$F/events.ndjson")"
 	assert_equal "$stderr" ""
 }
+
+@test "pb2ndjson: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man pb2ndjson
+}

@@ -429,3 +429,7 @@ gen_mercury() {
 	run -0 xml2ndjson --records //row < <(printf '<!DOCTYPE r [<!ENTITY a "b">]><r><row>&a;</row></r>')
 	assert_output '{"#text":"b"}'
 }
+
+@test "xml2ndjson: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
+	help_matches_man xml2ndjson
+}
