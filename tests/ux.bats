@@ -52,6 +52,10 @@ deps_of() {
 	assert_line --index 0 "fetch-page: $EMU/platform/services/2.0/ProductService: HTTP 401 Unauthorized; body: Unauthorized; check MERCURY_USER and MERCURY_PASSWORD"
 	refute_output --partial xml2ndjson
 	refute_output --partial wrong-pw-4f1
+	# then paginate's page and stop lines, and nothing more (as from every pipeline)
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 1 "paginate: page 1: command exited with status 69"
+	assert_line --index 2 "paginate: stop: error, exit 69; 0 pages, 0 records"
 	# a bash page command (diadoc-events): printf | ndjson2pb | fetch-page | pb2ndjson
 	run diadoc-events --base-url "$EMU" --box "$(emu_ctl info | jq -r .box_id)"
 	assert_failure 69
