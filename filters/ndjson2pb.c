@@ -428,7 +428,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *desc = NULL, *type = NULL, *why;
-	struct buf expanded = { 0 };
+	static struct buf expanded;	/* static: still reachable at exit, as scratch is (LeakSanitizer) */
 	int c, delimited = 0, have_json = 0;
 	while ((c = getopt_long(argc, argv, "d:ht:u", lopts, NULL)) != -1) {
 		switch (c) {
