@@ -4,6 +4,7 @@
 # the examples' own: the one substitution the README documents.
 # Also the recipe for another paginated API, against a stand-in for api.example
 # (tests/fixtures/items-api.py), its URL the one substitution.
+# And the jq recipes, on the pipelines' files from that emulator.
 load helpers
 bats_require_minimum_version 1.5.0
 
@@ -130,4 +131,56 @@ teardown() {
 	run --separate-stderr bash -eo pipefail typo.sh
 	assert_success
 	[[ $stderr == *"paginate: warning: 0 records, but the declared total is 1234 (--allow-short)"* ]] || fail "$stderr"
+}
+
+# jq_recipes: the README's "jq recipes" block, one recipe (comment and command) a file
+# $BATS_TEST_TMPDIR/recipe.N; prints how many.
+jq_recipes() {
+	awk -v dir="$BATS_TEST_TMPDIR" '
+		/^## jq recipes/ { on = 1; next }
+		on && /^## / { exit }
+		on && /^```sh$/ { inblock = 1; n = 1; next }
+		inblock && /^```$/ { exit }
+		inblock && /^$/ { n++; next }
+		inblock { print >>(dir "/recipe." n) }
+		END { print n }' "$ROOT/README.md"
+}
+
+@test "readme: the jq recipes run as printed on the pipelines' files, each with the answer the data gives" {
+	cd "$BATS_TEST_TMPDIR"
+	eval "$(grep '^export ' "$BATS_FILE_TMPDIR/banner")"
+	local card
+	card=$(curl -fsS "$MERCURY_BASE_URL/_emulator/info" | jq -r '.cards[] | select(.name == "medium") | .id')
+	mercury-products -q -o products.ndjson
+	datamill-cursor -q -o workers.ndjson
+	diadoc-events -q --box "$BOX" -o events.ndjson
+	docsvision-card -q -o card.ndjson "$card"
+	# two snapshots: three records gone from the old one, one changed in the new one
+	tail -n +4 products.ndjson >old.ndjson
+	jq -c 'if input_line_number == 10 then .name = "renamed" else . end' products.ndjson >new.ndjson
+	run jq_recipes
+	assert_output 7
+	local i
+	for i in 1 2 3 4 5 6 7; do
+		run bash -eo pipefail "recipe.$i"
+		echo "recipe $i: $(cat "recipe.$i")" >&2
+		assert_success
+		case $i in
+		1) assert_equal "$output" "$(jq -r .productType products.ndjson | sort | uniq -c)"
+		   assert_equal "${#lines[@]}" 8 ;;
+		2) assert_equal "$(jq '[.[]] | add' <<<"$output")" "$(wc -l <workers.ndjson | tr -d ' ')"
+		   [ "$(jq length <<<"$output")" -gt 1 ] ;;
+		3) # a name may hold a newline: CSV quotes it, so rows are counted by a CSV reader
+		   assert_equal "$(python3 -c 'import csv; print(sum(1 for _ in csv.reader(open("products.csv", newline=""))))')" \
+			"$(wc -l <products.ndjson | tr -d ' ')"
+		   grep -q '^"[0-9a-f-]\{36\}","' products.csv ;;
+		4) assert_equal "${#lines[@]}" "$(wc -l <events.ndjson)"
+		   assert_line --index 0 --regexp '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' ;;
+		5) assert_equal "$(jq length <<<"$output")" \
+			"$(jq -r .DocumentId.EntityId events.ndjson | sort -u | wc -l)" ;;
+		6) assert_equal "${#lines[@]}" 4
+		   assert_output --partial '"name":"renamed"' ;;
+		7) assert_output --partial '"Number"' ;;
+		esac
+	done
 }
