@@ -1,6 +1,11 @@
 # pagepull — small C filters that pull every record out of paginated APIs as NDJSON.
 # Plain make: `make` builds bin/, `make check` runs every test, `make demo` the five pipelines.
+# One set of rules, built into two trees: the normal one (objects in build/, programs in
+# bin/) and, by `make asan`, the same rules again with the sanitizers' CFLAGS into build/asan.
 
+# Where a tree goes: objects, the library and the C unit tests in OBJDIR, programs in PROGDIR.
+OBJDIR  ?= build
+PROGDIR ?= bin
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
@@ -31,20 +36,35 @@ DEBS_TEST += clang libclang-rt-14-dev valgrind strace
 DEBS_TEST += nodejs npm tinyproxy openssh-server parallel rsync
 
 FILTERS  = $(patsubst filters/%.c,%,$(wildcard filters/*.c))
-BINS     = $(addprefix bin/,$(FILTERS))
+BINS     = $(addprefix $(PROGDIR)/,$(FILTERS))
 LIBSRC   = $(wildcard lib/*.c)
-LIBOBJ   = $(patsubst lib/%.c,build/lib/%.o,$(LIBSRC)) build/lib/descriptor.pb-c.o
+LIBOBJ   = $(patsubst lib/%.c,$(OBJDIR)/lib/%.o,$(LIBSRC)) $(OBJDIR)/lib/descriptor.pb-c.o
+LIBA     = $(OBJDIR)/libpagepull.a
+# Generated sources (the descriptor.proto bindings) are shared by both trees, always in build/.
 LIBHDR   = $(wildcard lib/*.h) build/google/protobuf/descriptor.pb-c.h
+# The C unit tests of lib/ modules (tests/unit/NAME.c, TAP on stdout), run by make check.
+UNITS    = $(addprefix $(OBJDIR)/unit/,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c)))
 PROTOS   = $(wildcard pipelines/proto/*.proto)
 # The man pages also as build/man/man1 and man7, so that `MANPATH=build/man man 7 pagepull`
 # works from the source tree before `make install`.
 MANPAGES = $(patsubst man/%.1,build/man/man1/%.1,$(wildcard man/*.1)) \
            $(patsubst man/%.7,build/man/man7/%.7,$(wildcard man/*.7))
 PIPELINES = $(filter-out proto %.sh %.proto %.xml %.json %.desc,$(notdir $(wildcard pipelines/*)))
+PIPELIB   = $(wildcard pipelines/*.sh)
 
-.PHONY: all deps deps-test check demo bench fuzz emulator install clean lint-man
-all: $(BINS) build/diadoc.desc build/py/.stamp $(MANPAGES)
+.PHONY: all programs units testprep deps deps-test check demo bench fuzz emulator install \
+        uninstall clean lint-man asan valgrind
+all: programs build/diadoc.desc $(MANPAGES)
 
+programs: $(BINS)
+
+units: $(UNITS)
+
+# What only the tests (and the emulator) need beyond `all`: the emulator's Python modules
+# for Diadoc and the C unit tests.
+testprep: build/py/.stamp units
+
+# The deps step is one dpkg-query: it installs nothing when nothing is missing.
 deps:
 	@sh tests/tools/deps.sh $(DEBS)
 
@@ -56,44 +76,48 @@ build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h:
 	@mkdir -p build
 	protoc-c --c_out=build -I/usr/include /usr/include/google/protobuf/descriptor.proto
 
-build/lib/descriptor.pb-c.o: build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h
-	@mkdir -p build/lib
+$(OBJDIR)/lib/descriptor.pb-c.o: build/google/protobuf/descriptor.pb-c.c build/google/protobuf/descriptor.pb-c.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -w -c -o $@ $<
 
-build/lib/%.o: lib/%.c $(LIBHDR)
-	@mkdir -p build/lib
+$(OBJDIR)/lib/%.o: lib/%.c $(LIBHDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-build/libpagepull.a: $(LIBOBJ)
+$(LIBA): $(LIBOBJ)
 	$(AR) rcs $@ $^
 
-bin/%: filters/%.c build/libpagepull.a $(LIBHDR)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpagepull.a $(LDLIBS)
+$(PROGDIR)/%: filters/%.c $(LIBA) $(LIBHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(OBJDIR)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIBA) $(LIBHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDLIBS)
 
 build/man/man1/%.1: man/%.1
-	@mkdir -p build/man/man1
+	@mkdir -p $(@D)
 	@cp $< $@
 
 build/man/man7/%.7: man/%.7
-	@mkdir -p build/man/man7
+	@mkdir -p $(@D)
 	@cp $< $@
 
 # fetch-page is two programs (fetch-keeper(1)): bin/fetch-page, a small client without
 # libcurl that hands the exchange to the run's connection keeper, and bin/fetch-keeper, the
 # keeper, which makes the exchange with filters/fetch-page.c — also, called as fetch-page,
 # for a client that no keeper serves.
-build/fetch-page-exchange.o: filters/fetch-page.c $(LIBHDR)
-	@mkdir -p build
+$(OBJDIR)/fetch-page-exchange.o: filters/fetch-page.c $(LIBHDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Dmain=fetch_page_main -c -o $@ $<
 
-bin/fetch-keeper: filters/fetch-keeper.c build/fetch-page-exchange.o build/libpagepull.a $(LIBHDR)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/fetch-page-exchange.o build/libpagepull.a $(LDLIBS)
+$(PROGDIR)/fetch-keeper: filters/fetch-keeper.c $(OBJDIR)/fetch-page-exchange.o $(LIBA) $(LIBHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJDIR)/fetch-page-exchange.o $(LIBA) $(LDLIBS)
 
-bin/fetch-page: filters/client/fetch-page.c build/libpagepull.a $(LIBHDR)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< build/libpagepull.a
+$(PROGDIR)/fetch-page: filters/client/fetch-page.c $(LIBA) $(LIBHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA)
 
 # The Diadoc schema: a FileDescriptorSet for pb2ndjson/ndjson2pb, Python modules for the emulator.
 build/diadoc.desc: $(PROTOS)
@@ -105,43 +129,50 @@ build/py/.stamp: $(PROTOS)
 	protoc -Ipipelines/proto --python_out=build/py $(notdir $(PROTOS))
 	@touch $@
 
-check: deps-test all asan
+check: deps-test all testprep asan
 	@sh tests/tools/run.sh
 
-demo: deps all
+demo: deps all build/py/.stamp
 	@bash tests/tools/demo.sh
 
-bench: deps-test all
+bench: deps-test all build/py/.stamp
 	@bash tests/bench/run.sh
 
 fuzz: deps-test
 	@bash tests/fuzz/run.sh
 
-# make asan: the same sources with ASan+UBSan, objects in build/asan/lib, filters in
-# build/asan/bin (tests/tools/sanitize.mk); make check runs suites against it (tests/tools/run.sh).
+# make asan: the same rules with ASan+UBSan into build/asan (objects and unit tests there,
+# the filters in build/asan/bin); make check runs suites against it (tests/tools/run.sh).
 # make valgrind: memcheck over the decoders' golden tests (tests/sanitize.bats).
 ASAN_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
-.PHONY: asan valgrind
-asan: deps-test all
-	@$(MAKE) -s -f tests/tools/sanitize.mk CFLAGS='$(ASAN_CFLAGS)'
+asan: all
+	@$(MAKE) -s OBJDIR=build/asan PROGDIR=build/asan/bin CFLAGS='$(ASAN_CFLAGS)' programs units
 
 valgrind: deps-test all
 	@bats --tap --filter 'valgrind' tests/sanitize.bats
 
-emulator: deps all
+emulator: deps all build/py/.stamp
 	@tests/emulator/run --banner
 
 lint-man:
 	@for m in man/*.[17]; do groff -mandoc -ww -z $$m || exit 1; done
 
+# install and uninstall stop at the first command that fails.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
-	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
-	for p in $(PIPELINES); do install -m 755 pipelines/$$p $(DESTDIR)$(BINDIR); done
-	install -m 644 build/diadoc.desc $(DESTDIR)$(DATADIR)
-	for f in pipelines/*.sh; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR); done; true
+	install -m 755 $(BINS) $(addprefix pipelines/,$(PIPELINES)) $(DESTDIR)$(BINDIR)
+	install -m 644 build/diadoc.desc $(PIPELIB) $(DESTDIR)$(DATADIR)
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+
+# uninstall removes what install put there, and the data directory if that leaves it empty
+# (rmdir fails on a file that is not ours).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(FILTERS) $(PIPELINES))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,diadoc.desc $(notdir $(PIPELIB)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7)))
+	if [ -d $(DESTDIR)$(DATADIR) ]; then rmdir $(DESTDIR)$(DATADIR); fi
 
 clean:
 	rm -rf bin build

@@ -82,6 +82,8 @@ usage: ndjson2pb -d DESCRIPTOR_SET -t MESSAGE_TYPE [-u] [--delimited] [FILE]
 
 @test "ndjson2pb: round trip through pb2ndjson is the identity for every Diadoc message (V2, V5 and all they reach)" {
 	local d="$BATS_TEST_TMPDIR" t n=0
+	# build/py is a test prerequisite (make check builds it, not make all)
+	[ -e "$ROOT/build/py/.stamp" ] || make -s -C "$ROOT" build/py/.stamp >&2
 	"$PY" "$F/diadoc-random.py" "$ROOT/build/py" "$d" 31337 40 > "$d/types"
 	while read -r t; do
 		ndjson2pb -d "$PAGEPULL_DESC" -t "$t" --delimited "$d/$t.json" > "$d/$t.got"

@@ -15,9 +15,7 @@ DECODERS="json2ndjson xml2ndjson pb2ndjson ndjson2pb b64inflate datamill-norm"
 setup_file() {
 	# make check builds it first (check: asan); a lone `bats tests/sanitize.bats` may not
 	# have. -k: a filter that does not build fails only the tests that need it.
-	make -s -k -C "$ROOT" -f tests/tools/sanitize.mk \
-		CFLAGS="$(make -s -C "$ROOT" --no-print-directory --eval 'asan-cflags: ; @echo $(ASAN_CFLAGS)' asan-cflags)" \
-		>/dev/null 2>&1 || true
+	make -s -k -C "$ROOT" asan >/dev/null 2>&1 || true
 }
 
 # asan CMD ARGS…: the ASan+UBSan build of CMD, sanitizer failures as exit 99.
