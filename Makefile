@@ -13,7 +13,7 @@ DATADIR ?= $(PREFIX)/share/pagepull
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PKGS     = libcurl expat libcjson libprotobuf-c zlib
-override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Ilib -Ibuild \
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Ilib -Ibuild \
                     $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 

@@ -19,32 +19,48 @@
 #include <unistd.h>
 #include "pagepull.h"
 
-static struct {
-	const char *user;	/* user:password, from --user-env */
+/* The command line as given: parse_args fills it and nothing else does. Files named with
+ * @FILE and --header-env's variables are read as they come (so the first bad one is the one
+ * named); what follows from several options together is derive()'s. */
+struct options {
 	long httpauth;		/* --basic, --ntlm, --negotiate, --anyauth (0: Basic) */
 	const char *proxy, *noproxy;	/* --proxy, --noproxy; else libcurl reads the environment */
-	const char *proxy_user;	/* user:password for the proxy, from --proxy-user-env */
+	const char *user_env, *proxy_user_env;	/* the variables that hold user:password */
 	const char *method, *agent, *cacert, *netrc_file, *out_path, *meta_path, *soap_action;
 	double max_time, connect_timeout, retry_delay, retry_max_time, max_retry_after, stall_time;
 	long retry;
 	int location, netrc, compressed, insecure, soap, silent, progress, verbose;
-	struct curl_slist *headers;
+	struct curl_slist *headers;	/* -H, --header-env, --expand-header, in order */
 	const char **meta_headers;
 	size_t nmeta;
 	const char **expect;	/* --expect-type */
 	size_t nexpect;
-	struct buf body, form;
-	int has_body, stdin_used;
-	char *url, *shown_url;	/* shown_url: for messages, without credentials */
-	char *expanded_url;	/* from --expand-url, instead of the URL operand */
+	struct buf data, form, query;	/* --data (or its file), --form and --query pairs */
+	int has_data, stdin_used;
+	const char *url;	/* the URL operand, or --expand-url's expansion (url_owned) */
+	char *url_owned;
 	const char *auth_hint;	/* --auth-hint: what to check after a 401 or 403 */
-	struct buf cred_vars;	/* the variables of --user-env and --header-env, for that hint */
-} o = { .retry_delay = 1, .max_retry_after = 120 };
+	struct buf header_env_vars;	/* --header-env's variables, for the 401 hint */
+};
+#define OPTIONS_DEFAULT { .retry_delay = 1, .max_retry_after = 120 }
+static struct options opts = OPTIONS_DEFAULT;
 
-static struct http_xfer x;	/* the exchange; x.out is stdout or the -o temporary */
+/* The request that follows from the options (derive(), as curl's config2setopts.c follows
+ * from its config): the URL with the query, the body, the headers with SOAP's and Expect's,
+ * the credentials from the environment. */
+static struct request {
+	char *url, *shown_url;	/* shown_url: for messages, without credentials */
+	struct buf *body;	/* &opts.data, &opts.form, or NULL */
+	struct curl_slist *headers;	/* the options' headers, then the derived ones */
+	const char *user;	/* user:password, from --user-env */
+	const char *proxy_user;	/* user:password for the proxy, from --proxy-user-env */
+	struct buf cred_vars;	/* the variables the credentials came from, for the 401 hint */
+} req;
+
+static struct http_xfer xfer;	/* the exchange; xfer.out is stdout or the -o temporary */
 static char *tmp_path;		/* the -o temporary, removed unless renamed */
 
-static void usage(FILE *f)
+static void __attribute__((noreturn)) usage(int status)
 {
 	fputs("usage: fetch-page [-kLnsv] [-A agent] [-d data] [-H header] [-m seconds] [-o file]\n"
 	      "                  [-X method] [--anyauth] [--auth-hint text] [--basic] [--ntlm]\n"
@@ -57,42 +73,36 @@ static void usage(FILE *f)
 	      "                  [--retry-max-time seconds] [--soap] [--soap-action action]\n"
 	      "                  [--stall-time seconds] [--user-env var] [--variable spec]\n"
 	      "                  [--expand-data data] [--expand-header header] [--expand-query name=value]\n"
-	      "                  URL | --expand-url URL\n", f);
-	if (f == stderr)
-		exit(EXIT_USAGE);
-	exit(EXIT_OK);
+	      "                  URL | --expand-url URL\n", status ? stderr : stdout);
+	exit(status);
 }
 
 static void bad(const char *opt, const char *what)
 {
 	warnx("%s: %s", opt, what);
-	usage(stderr);
+	usage(EXIT_USAGE);
 }
 
 static double parse_secs(const char *opt, const char *s)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 1e7)
+	double v;
+	if (arg_secs(s, 1e7, &v))
 		bad(opt, "not a number of seconds");
 	return v;
 }
 
 static long parse_count(const char *opt, const char *s, long max)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v > max)
+	long long v;
+	if (arg_num(s, 0, max, &v))
 		bad(opt, "not a valid count");
-	return v;
+	return (long)v;
 }
 
 static FILE *open_input(const char *name)
 {
 	if (strcmp(name, "-") == 0) {
-		if (o.stdin_used++)
+		if (opts.stdin_used++)
 			bad("@-", "standard input can be read only once");
 		return stdin;
 	}
@@ -102,17 +112,25 @@ static FILE *open_input(const char *name)
 	return f;
 }
 
-static int has_header(const char *name)
+static int has_header(const struct curl_slist *list, const char *name)
 {
 	size_t n = strlen(name);
-	for (struct curl_slist *l = o.headers; l; l = l->next)
+	for (const struct curl_slist *l = list; l; l = l->next)
 		if (strncasecmp(l->data, name, n) == 0 && (l->data[n] == ':' || l->data[n] == ';'))
 			return 1;
 	return 0;
 }
 
+static void append_header(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(*list, line);
+	if (!l)
+		errx(EXIT_IOERR, "out of memory");
+	*list = l;
+}
+
 /* secret: the header came from a file or the environment, so its value stays out of -v. */
-static void add_header(const char *h, size_t n, int secret)
+static void add_header(struct curl_slist **list, const char *h, size_t n, int secret)
 {
 	if (n == 0 || memchr(h, '\r', n) || memchr(h, '\n', n) ||
 	    (!memchr(h, ':', n) && h[n - 1] != ';'))
@@ -123,10 +141,7 @@ static void add_header(const char *h, size_t n, int secret)
 	if (secret)
 		redact_add_header(h, k);
 	char *s = xstrndup(h, n);
-	struct curl_slist *l = curl_slist_append(o.headers, s);
-	if (!l)
-		errx(EXIT_IOERR, "out of memory");
-	o.headers = l;
+	append_header(list, s);
 	free(s);
 }
 
@@ -135,7 +150,7 @@ static void add_header(const char *h, size_t n, int secret)
 static void opt_header(char *arg)
 {
 	if (arg[0] != '@') {
-		add_header(arg, strlen(arg), 0);
+		add_header(&opts.headers, arg, strlen(arg), 0);
 		size_t k = strcspn(arg, ":");
 		if (arg[k] && redact_is_secret_header(arg, k))
 			memset(arg + k + 1, ' ', strlen(arg + k + 1));
@@ -148,7 +163,7 @@ static void opt_header(char *arg)
 		while (n > 0 && lr.line[n - 1] == '\r')
 			n--;
 		if (n > 0)
-			add_header(lr.line, (size_t)n, 1);
+			add_header(&opts.headers, lr.line, (size_t)n, 1);
 	}
 	if (ferror(f))
 		err(EXIT_USAGE, "%s", arg + 1);
@@ -176,22 +191,22 @@ static void opt_header_env(const char *arg)
 	buf_add(&h, arg, (size_t)(eq - arg));
 	buf_adds(&h, ": ");
 	buf_adds(&h, env_value("--header-env", eq + 1));
-	buf_addf(&o.cred_vars, "%s%s", o.cred_vars.len ? ", " : "", eq + 1);
-	add_header(h.p, h.len, 1);
-	memset(h.p, 0, h.len);
+	buf_addf(&opts.header_env_vars, "%s%s", opts.header_env_vars.len ? ", " : "", eq + 1);
+	add_header(&opts.headers, h.p, h.len, 1);
+	explicit_bzero(h.p, h.len);
 	buf_free(&h);
 }
 
 static void opt_data(const char *arg)
 {
-	if (o.has_body++)
+	if (opts.has_data++)
 		bad("--data", "only one request body");
 	if (arg[0] != '@') {
-		buf_adds(&o.body, arg);
+		buf_adds(&opts.data, arg);
 		return;
 	}
 	FILE *f = open_input(arg + 1);
-	if (buf_read(&o.body, f, SIZE_MAX) == -1)
+	if (buf_read(&opts.data, f, SIZE_MAX) == -1)
 		err(EXIT_USAGE, "%s", arg + 1);
 	if (f != stdin)
 		fclose(f);
@@ -220,8 +235,8 @@ static void opt_expect_type(const char *arg)
 		char *t = xstrndup(p, (size_t)(e - p));
 		if (!http_expect_valid(t))
 			bad("--expect-type", "not a media type (type/subtype, type/*, !type/subtype)");
-		o.expect = xrealloc(o.expect, (o.nexpect + 1) * sizeof *o.expect);
-		o.expect[o.nexpect++] = t;
+		opts.expect = xrealloc(opts.expect, (opts.nexpect + 1) * sizeof *opts.expect);
+		opts.expect[opts.nexpect++] = t;
 		if (!*e)
 			break;
 	}
@@ -234,7 +249,7 @@ static void opt_variable(const char *arg)
 		/* the name only: the rest of the argument could be a value */
 		const char *name = arg + (arg[0] == '%');
 		warnx("--variable: %.*s: %s", (int)strcspn(name, "=@"), name, why);
-		usage(stderr);
+		usage(EXIT_USAGE);
 	}
 }
 
@@ -253,8 +268,8 @@ static void opt_expand_header(const char *arg)
 	struct buf b = { 0 };
 	expand("--expand-header", arg, &b);
 	/* A header that took a variable's content may carry a secret: kept out of -v. */
-	add_header(b.p, b.len, strcmp(b.p, arg) != 0);
-	memset(b.p, 0, b.len);
+	add_header(&opts.headers, b.p, b.len, strcmp(b.p, arg) != 0);
+	explicit_bzero(b.p, b.len);
 	buf_free(&b);
 }
 
@@ -263,12 +278,12 @@ static void opt_expand_header(const char *arg)
  * would turn that off). */
 static void setup_proxy(CURL *h)
 {
-	if (o.proxy)
-		curl_easy_setopt(h, CURLOPT_PROXY, o.proxy);
-	if (o.noproxy)
-		curl_easy_setopt(h, CURLOPT_NOPROXY, o.noproxy);
-	if (o.proxy_user) {
-		curl_easy_setopt(h, CURLOPT_PROXYUSERPWD, o.proxy_user);
+	if (opts.proxy)
+		curl_easy_setopt(h, CURLOPT_PROXY, opts.proxy);
+	if (opts.noproxy)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, opts.noproxy);
+	if (req.proxy_user) {
+		curl_easy_setopt(h, CURLOPT_PROXYUSERPWD, req.proxy_user);
 		curl_easy_setopt(h, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
 	}
 }
@@ -287,85 +302,78 @@ static void opt_proxy(const char *arg)
 		bad("--proxy", "not a proxy URL");
 	if (creds)
 		bad("--proxy", "credentials in the URL would show in ps: use --proxy-user-env");
-	o.proxy = arg;
+	opts.proxy = arg;
 }
 
 static void setup(CURL *h)
 {
-	curl_easy_setopt(h, CURLOPT_URL, o.url);
+	curl_easy_setopt(h, CURLOPT_URL, req.url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, o.agent ? o.agent : "fetch-page/" PP_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, o.headers);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, (long)o.location);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, opts.agent ? opts.agent : "fetch-page/" PP_VERSION);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, req.headers);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, (long)opts.location);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 20L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o.max_time * 1000));
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o.connect_timeout * 1000));
-	if (o.compressed) {	/* inflated by http.c, which checks that the stream ends */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(opts.max_time * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(opts.connect_timeout * 1000));
+	if (opts.compressed) {	/* inflated by http.c, which checks that the stream ends */
 		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
 		curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	}
-	if (o.cacert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, o.cacert);
-	if (o.insecure) {
+	if (opts.cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, opts.cacert);
+	if (opts.insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (o.netrc)
+	if (opts.netrc)
 		curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_REQUIRED);
-	if (o.netrc_file)
-		curl_easy_setopt(h, CURLOPT_NETRC_FILE, o.netrc_file);
-	if (o.user)
-		curl_easy_setopt(h, CURLOPT_USERPWD, o.user);
-	else if (o.httpauth & CURLAUTH_NEGOTIATE)
+	if (opts.netrc_file)
+		curl_easy_setopt(h, CURLOPT_NETRC_FILE, opts.netrc_file);
+	if (req.user)
+		curl_easy_setopt(h, CURLOPT_USERPWD, req.user);
+	else if (opts.httpauth & CURLAUTH_NEGOTIATE)
 		curl_easy_setopt(h, CURLOPT_USERPWD, ":");	/* Kerberos: the caller's own ticket */
 	/* Several methods: libcurl asks the server first and takes the safest it offers.
 	 * NTLM and Negotiate authenticate the connection, which libcurl keeps alive. */
-	curl_easy_setopt(h, CURLOPT_HTTPAUTH, o.httpauth ? o.httpauth : (long)CURLAUTH_BASIC);
+	curl_easy_setopt(h, CURLOPT_HTTPAUTH, opts.httpauth ? opts.httpauth : (long)CURLAUTH_BASIC);
 	setup_proxy(h);
-	if (o.has_body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o.body.len);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(&o.body));
+	if (req.body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.body->len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, buf_str(req.body));
 	}
-	if (o.method && strcmp(o.method, "HEAD") == 0)
+	if (opts.method && strcmp(opts.method, "HEAD") == 0)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	else if (o.method)
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, o.method);
-	if (o.verbose)
+	else if (opts.method)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, opts.method);
+	if (opts.verbose)
 		http_trace(h);
-	x.curl = h;
-	x.soap = o.soap;
-	x.decode = o.compressed;
-	x.expect = o.expect;
-	x.nexpect = o.nexpect;
-	x.stall_time = o.stall_time;
-	x.progress = o.progress && !o.silent && isatty(2);
-	http_init(&x);
-}
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	xfer.curl = h;
+	xfer.soap = opts.soap;
+	xfer.decode = opts.compressed;
+	xfer.expect = opts.expect;
+	xfer.nexpect = opts.nexpect;
+	xfer.stall_time = opts.stall_time;
+	xfer.progress = opts.progress && !opts.silent && isatty(2);
+	http_init(&xfer);
 }
 
 /* The wait before retry number n: the server's Retry-After if it sent one, else backoff. */
 static double retry_wait(unsigned n)
 {
-	double s = http_retry_after(&x);
+	double s = http_retry_after(&xfer);
 	if (s < 0)
-		s = backoff_delay(o.retry_delay, n, o.max_retry_after);
-	return s < o.max_retry_after ? s : o.max_retry_after;
+		s = backoff_delay(opts.retry_delay, n, opts.max_retry_after);
+	return s < opts.max_retry_after ? s : opts.max_retry_after;
 }
 
 static double info_secs(CURLINFO what)
 {
 	curl_off_t us = 0;
-	curl_easy_getinfo(x.curl, what, &us);
+	curl_easy_getinfo(xfer.curl, what, &us);
 	return (double)us / 1e6;
 }
 
@@ -374,14 +382,14 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 	struct buf b = { 0 };
 	char *eff = NULL, *ct = NULL;
 	long ver = 0;
-	curl_easy_getinfo(x.curl, CURLINFO_EFFECTIVE_URL, &eff);
-	curl_easy_getinfo(x.curl, CURLINFO_CONTENT_TYPE, &ct);
-	curl_easy_getinfo(x.curl, CURLINFO_HTTP_VERSION, &ver);
-	char *url = redact_url(eff ? eff : o.url);
+	curl_easy_getinfo(xfer.curl, CURLINFO_EFFECTIVE_URL, &eff);
+	curl_easy_getinfo(xfer.curl, CURLINFO_CONTENT_TYPE, &ct);
+	curl_easy_getinfo(xfer.curl, CURLINFO_HTTP_VERSION, &ver);
+	char *url = redact_url(eff ? eff : req.url);
 	buf_adds(&b, "{\"url\":");
 	json_cstr(&b, url);
 	free(url);
-	buf_addf(&b, ",\"status\":%ld,\"http_version\":%s,\"content_type\":", x.status,
+	buf_addf(&b, ",\"status\":%ld,\"http_version\":%s,\"content_type\":", xfer.status,
 		 ver == CURL_HTTP_VERSION_1_0 ? "\"1.0\"" : ver == CURL_HTTP_VERSION_1_1 ? "\"1.1\"" :
 		 ver == CURL_HTTP_VERSION_2_0 ? "\"2\"" : ver == CURL_HTTP_VERSION_3 ? "\"3\"" : "null");
 	if (ct)
@@ -389,10 +397,10 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 	else
 		buf_adds(&b, "null");
 	buf_adds(&b, ",\"headers\":{");
-	for (size_t i = 0, n = 0; i < o.nmeta; i++) {
+	for (size_t i = 0, n = 0; i < opts.nmeta; i++) {
 		struct curl_header *hd;
-		const char *name = o.meta_headers[i];
-		if (curl_easy_header(x.curl, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		const char *name = opts.meta_headers[i];
+		if (curl_easy_header(xfer.curl, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
 			continue;
 		buf_adds(&b, n++ ? "," : "");
 		char *k = xstrdup(name);
@@ -402,14 +410,15 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 		free(k);
 		struct buf v = { 0 };
 		for (size_t j = 0; j < hd->amount; j++) {
-			curl_easy_header(x.curl, name, j, CURLH_HEADER, -1, &hd);
+			curl_easy_header(xfer.curl, name, j, CURLH_HEADER, -1, &hd);
 			buf_adds(&v, j ? ", " : "");
 			buf_adds(&v, redact_is_secret_header(name, strlen(name)) ? "[redacted]" : hd->value);
 		}
 		json_str(&b, v.p ? v.p : "", v.len);
 		buf_free(&v);
 	}
-	buf_addf(&b, "},\"bytes\":%jd,\"attempts\":%ld,\"retry_wait\":%.3f", (intmax_t)x.written, attempts, waited);
+	buf_addf(&b, "},\"bytes\":%jd,\"attempts\":%ld,\"retry_wait\":%.3f", (intmax_t)xfer.written,
+		 attempts, waited);
 	buf_addf(&b, ",\"time\":{\"namelookup\":%.6f,\"connect\":%.6f,\"tls\":%.6f,\"starttransfer\":%.6f,"
 		 "\"total\":%.6f}", info_secs(CURLINFO_NAMELOOKUP_TIME_T), info_secs(CURLINFO_CONNECT_TIME_T),
 		 info_secs(CURLINFO_APPCONNECT_TIME_T), info_secs(CURLINFO_STARTTRANSFER_TIME_T),
@@ -421,13 +430,14 @@ static int write_meta(int code, long attempts, double waited, const char *error)
 	}
 	buf_adds(&b, "}\n");
 	char *tmp;
-	FILE *f = atomic_open(o.meta_path, &tmp);
+	FILE *f = atomic_open(opts.meta_path, &tmp);
 	fwrite(b.p, 1, b.len, f);
 	buf_free(&b);
-	return atomic_close(f, &tmp, o.meta_path, 1);
+	return atomic_close(f, &tmp, opts.meta_path, 1);
 }
 
-static void parse_url(const char *arg, struct buf *query)
+/* The URL operand with the --query pairs added. */
+static void make_url(const char *arg, struct buf *query)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL;
@@ -444,13 +454,13 @@ static void parse_url(const char *arg, struct buf *query)
 		if (curl_url_set(u, CURLUPART_QUERY, buf_str(query), CURLU_APPENDQUERY) != CURLUE_OK ||
 		    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
 			bad("--query", "cannot be added to the URL");
-		o.url = xstrdup(s);
+		req.url = xstrdup(s);
 		curl_free(s);
 	} else {
-		o.url = xstrdup(arg);
+		req.url = xstrdup(arg);
 	}
 	curl_url_cleanup(u);
-	o.shown_url = redact_url(o.url);
+	req.shown_url = redact_url(req.url);
 }
 
 enum { O_CACERT = 256, O_COMPRESSED, O_CONNECT_TIMEOUT, O_FORM, O_HEADER_ENV, O_MAX_RETRY_AFTER,
@@ -510,125 +520,144 @@ static const struct option longopts[] = {
 	{ 0, 0, 0, 0 }
 };
 
+/* The command line into opts; derive() then makes the request of it. */
 static void parse_args(int argc, char **argv)
 {
-	struct buf query = { 0 }, x = { 0 };
-	const char *user_env = NULL, *proxy_user_env = NULL;
+	struct buf expansion = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "A:d:hH:kLm:no:svX:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'A': o.agent = optarg; break;
+		case 'A': opts.agent = optarg; break;
 		case 'd': opt_data(optarg); break;
-		case 'h': usage(stdout); break;
+		case 'h': usage(EXIT_OK); break;
 		case 'H': opt_header(optarg); break;
-		case 'k': o.insecure = 1; break;
-		case 'L': o.location = 1; break;
-		case 'm': o.max_time = parse_secs("--max-time", optarg); break;
-		case 'n': o.netrc = 1; break;
-		case 'o': o.out_path = optarg; break;
-		case 's': o.silent = 1; break;
-		case 'v': o.verbose = 1; break;
-		case 'X': o.method = optarg; break;
-		case O_ANYAUTH: o.httpauth = (long)CURLAUTH_ANY; break;
-		case O_AUTH_HINT: o.auth_hint = optarg; break;
-		case O_BASIC: o.httpauth |= (long)CURLAUTH_BASIC; break;
-		case O_CACERT: o.cacert = optarg; break;
-		case O_COMPRESSED: o.compressed = 1; break;
-		case O_CONNECT_TIMEOUT: o.connect_timeout = parse_secs("--connect-timeout", optarg); break;
+		case 'k': opts.insecure = 1; break;
+		case 'L': opts.location = 1; break;
+		case 'm': opts.max_time = parse_secs("--max-time", optarg); break;
+		case 'n': opts.netrc = 1; break;
+		case 'o': opts.out_path = optarg; break;
+		case 's': opts.silent = 1; break;
+		case 'v': opts.verbose = 1; break;
+		case 'X': opts.method = optarg; break;
+		case O_ANYAUTH: opts.httpauth = (long)CURLAUTH_ANY; break;
+		case O_AUTH_HINT: opts.auth_hint = optarg; break;
+		case O_BASIC: opts.httpauth |= (long)CURLAUTH_BASIC; break;
+		case O_CACERT: opts.cacert = optarg; break;
+		case O_COMPRESSED: opts.compressed = 1; break;
+		case O_CONNECT_TIMEOUT: opts.connect_timeout = parse_secs("--connect-timeout", optarg); break;
 		case O_EXPECT_TYPE: opt_expect_type(optarg); break;
-		case O_FORM: add_pair(&o.form, "--form", optarg); break;
+		case O_FORM: add_pair(&opts.form, "--form", optarg); break;
 		case O_HEADER_ENV: opt_header_env(optarg); break;
-		case O_MAX_RETRY_AFTER: o.max_retry_after = parse_secs("--max-retry-after", optarg); break;
+		case O_MAX_RETRY_AFTER: opts.max_retry_after = parse_secs("--max-retry-after", optarg); break;
 		case O_META_HEADER:
-			o.meta_headers = xrealloc(o.meta_headers, (o.nmeta + 1) * sizeof *o.meta_headers);
-			o.meta_headers[o.nmeta++] = optarg;
+			opts.meta_headers = xrealloc(opts.meta_headers, (opts.nmeta + 1) * sizeof *opts.meta_headers);
+			opts.meta_headers[opts.nmeta++] = optarg;
 			break;
-		case O_META_OUT: o.meta_path = optarg; break;
-		case O_NETRC_FILE: o.netrc_file = optarg; o.netrc = 1; break;
-		case O_NEGOTIATE: o.httpauth |= (long)CURLAUTH_NEGOTIATE; break;
-		case O_NOPROXY: o.noproxy = optarg; break;
-		case O_NTLM: o.httpauth |= (long)CURLAUTH_NTLM; break;
-		case O_PROGRESS: o.progress = 1; break;
+		case O_META_OUT: opts.meta_path = optarg; break;
+		case O_NETRC_FILE: opts.netrc_file = optarg; opts.netrc = 1; break;
+		case O_NEGOTIATE: opts.httpauth |= (long)CURLAUTH_NEGOTIATE; break;
+		case O_NOPROXY: opts.noproxy = optarg; break;
+		case O_NTLM: opts.httpauth |= (long)CURLAUTH_NTLM; break;
+		case O_PROGRESS: opts.progress = 1; break;
 		case O_PROXY: opt_proxy(optarg); break;
-		case O_PROXY_USER_ENV: proxy_user_env = optarg; break;
-		case O_QUERY: add_pair(&query, "--query", optarg); break;
-		case O_RETRY: o.retry = parse_count("--retry", optarg, 1000); break;
-		case O_RETRY_DELAY: o.retry_delay = parse_secs("--retry-delay", optarg); break;
-		case O_RETRY_MAX_TIME: o.retry_max_time = parse_secs("--retry-max-time", optarg); break;
-		case O_SOAP: o.soap = 1; break;
-		case O_SOAP_ACTION: o.soap_action = optarg; break;
-		case O_STALL_TIME: o.stall_time = parse_secs("--stall-time", optarg); break;
-		case O_USER_ENV: user_env = optarg; break;
+		case O_PROXY_USER_ENV: opts.proxy_user_env = optarg; break;
+		case O_QUERY: add_pair(&opts.query, "--query", optarg); break;
+		case O_RETRY: opts.retry = parse_count("--retry", optarg, 1000); break;
+		case O_RETRY_DELAY: opts.retry_delay = parse_secs("--retry-delay", optarg); break;
+		case O_RETRY_MAX_TIME: opts.retry_max_time = parse_secs("--retry-max-time", optarg); break;
+		case O_SOAP: opts.soap = 1; break;
+		case O_SOAP_ACTION: opts.soap_action = optarg; break;
+		case O_STALL_TIME: opts.stall_time = parse_secs("--stall-time", optarg); break;
+		case O_USER_ENV: opts.user_env = optarg; break;
 		case O_VARIABLE: opt_variable(optarg); break;
-		case O_EXPAND_DATA: opt_data(expand("--expand-data", optarg, &x)); break;
+		case O_EXPAND_DATA: opt_data(expand("--expand-data", optarg, &expansion)); break;
 		case O_EXPAND_HEADER: opt_expand_header(optarg); break;
-		case O_EXPAND_QUERY: add_pair(&query, "--expand-query", expand("--expand-query", optarg, &x)); break;
+		case O_EXPAND_QUERY:
+			add_pair(&opts.query, "--expand-query", expand("--expand-query", optarg, &expansion));
+			break;
 		case O_EXPAND_URL:
-			free(o.expanded_url);
-			o.expanded_url = xstrdup(expand("--expand-url", optarg, &x));
+			free(opts.url_owned);
+			opts.url = opts.url_owned = xstrdup(expand("--expand-url", optarg, &expansion));
 			break;
 		case O_NO_KEEPALIVE: break;	/* seen by the client: no keeper for this one */
-		case O_HELP: usage(stdout); break;
+		case O_HELP: usage(EXIT_OK); break;
 		case O_VERSION: print_version(); exit(EXIT_OK);
-		default: usage(stderr);
+		default: usage(EXIT_USAGE);
 		}
 	}
-	if (optind == argc && !o.expanded_url) {
+	if (optind == argc && !opts.url_owned) {
 		warnx("the URL is missing (an operand, or --expand-url URL)");
-		usage(stderr);
+		usage(EXIT_USAGE);
 	}
-	if (optind != argc - !o.expanded_url)
-		bad(argv[argc - 1], o.expanded_url ? "unexpected argument (--expand-url gives the URL)"
+	if (optind != argc - !opts.url_owned)
+		bad(argv[argc - 1], opts.url_owned ? "unexpected argument (--expand-url gives the URL)"
 						   : "unexpected argument (one URL at a time)");
-	parse_url(o.expanded_url ? o.expanded_url : argv[optind], &query);
-	buf_free(&query);
-	if (x.p)
-		memset(x.p, 0, x.cap);	/* an expansion may have held a secret */
-	buf_free(&x);
+	if (!opts.url_owned)
+		opts.url = argv[optind];
+	if (expansion.p)
+		explicit_bzero(expansion.p, expansion.cap);	/* it may have held a secret */
+	buf_free(&expansion);
 	var_free();
-	if (o.form.len) {
-		if (o.has_body)
+}
+
+/* A variable named by --user-env or --proxy-user-env: it must hold user:password. */
+static const char *credentials(const char *opt, const char *var)
+{
+	const char *v = env_value(opt, var);
+	if (!strchr(v, ':'))
+		bad(opt, "the variable must hold user:password");
+	return v;
+}
+
+/* The request that the options make together: its URL, its body (--form or --data), the
+ * headers that --soap-action implies and an empty Expect (no 100-continue round trip for
+ * bodies over 1 MiB) unless given, and the credentials. */
+static void derive(void)
+{
+	static const char soap_type[] = "Content-Type: text/xml; charset=utf-8";
+	static const char no_expect[] = "Expect:";
+	make_url(opts.url, &opts.query);
+	if (opts.form.len) {
+		if (opts.has_data)
 			bad("--form", "cannot be combined with --data");
-		o.body = o.form;
-		o.has_body = 1;
+		req.body = &opts.form;
+	} else if (opts.has_data) {
+		req.body = &opts.data;
 	}
-	if (o.soap_action) {
-		if (!o.has_body)
+	for (const struct curl_slist *l = opts.headers; l; l = l->next)
+		append_header(&req.headers, l->data);
+	if (opts.soap_action) {
+		if (!req.body)
 			bad("--soap-action", "needs a request body (--data)");
-		if (!has_header("Content-Type"))
-			add_header("Content-Type: text/xml; charset=utf-8", 37, 0);
+		if (!has_header(req.headers, "Content-Type"))
+			add_header(&req.headers, soap_type, sizeof soap_type - 1, 0);
 		struct buf h = { 0 };
-		buf_addf(&h, "SOAPAction: %s", o.soap_action);
-		if (!has_header("SOAPAction"))
-			add_header(h.p, h.len, 0);
+		buf_addf(&h, "SOAPAction: %s", opts.soap_action);
+		if (!has_header(req.headers, "SOAPAction"))
+			add_header(&req.headers, h.p, h.len, 0);
 		buf_free(&h);
 	}
-	if (!has_header("Expect"))	/* no 100-continue round trip for bodies over 1 MiB */
-		add_header("Expect:", 7, 0);
-	if (user_env) {
-		const char *v = env_value("--user-env", user_env);
-		if (!strchr(v, ':'))
-			bad("--user-env", "the variable must hold user:password");
-		o.user = v;
-		buf_addf(&o.cred_vars, "%s%s", o.cred_vars.len ? ", " : "", user_env);
+	if (!has_header(req.headers, "Expect"))
+		add_header(&req.headers, no_expect, sizeof no_expect - 1, 0);
+	buf_adds(&req.cred_vars, opts.header_env_vars.len ? buf_str(&opts.header_env_vars) : "");
+	if (opts.user_env) {
+		req.user = credentials("--user-env", opts.user_env);
+		buf_addf(&req.cred_vars, "%s%s", req.cred_vars.len ? ", " : "", opts.user_env);
 	}
-	if (proxy_user_env) {
-		const char *v = env_value("--proxy-user-env", proxy_user_env);
-		if (!strchr(v, ':'))
-			bad("--proxy-user-env", "the variable must hold user:password");
-		o.proxy_user = v;
-	}
+	if (opts.proxy_user_env)
+		req.proxy_user = credentials("--proxy-user-env", opts.proxy_user_env);
 }
 
 /* Before a retry, -o starts its file anew. */
 static void rewind_out(void)
 {
-	if (!x.written)
+	if (!xfer.written)
 		return;
-	if (fflush(x.out) == EOF || ftruncate(fileno(x.out), 0) == -1 || fseek(x.out, 0, SEEK_SET) == -1) {
+	if (fflush(xfer.out) == EOF || ftruncate(fileno(xfer.out), 0) == -1 ||
+	    fseek(xfer.out, 0, SEEK_SET) == -1) {
 		int e = errno;
 		atomic_unlink_pending();
-		errx(EXIT_IOERR, "%s: %s", o.out_path, strerror(e));
+		errx(EXIT_IOERR, "%s: %s", opts.out_path, strerror(e));
 	}
 }
 
@@ -636,45 +665,46 @@ static void rewind_out(void)
  * credentials came from), never by value. */
 static void add_auth_hint(struct buf *m)
 {
-	if (x.status != 401 && x.status != 403)
+	if (xfer.status != 401 && xfer.status != 403)
 		return;
-	if (o.auth_hint)
-		buf_addf(m, "; %s", o.auth_hint);
-	else if (o.cred_vars.len)
-		buf_addf(m, "; check the credentials in %s", buf_str(&o.cred_vars));
+	if (opts.auth_hint)
+		buf_addf(m, "; %s", opts.auth_hint);
+	else if (req.cred_vars.len)
+		buf_addf(m, "; check the credentials in %s", buf_str(&req.cred_vars));
 }
 
 /* The attempts: until one succeeds, fails for good, or the retry budget is spent.
  * Returns the exit status; m holds the last error line. */
 static int exchange(struct buf *m, long *attempt, double *waited)
 {
-	double t0 = now();
+	double t0 = clock_now();
 	for (*attempt = 1;; ++*attempt) {
 		int retryable, code;
 		buf_reset(m);
-		if ((code = http_perform(&x, &retryable, m)) == EXIT_OK)
+		if ((code = http_perform(&xfer, &retryable, m)) == EXIT_OK)
 			return code;
 		if (code == EXIT_IOERR) {
-			buf_addf(m, "%s: %s", x.out == stdout ? "<stdout>" : o.out_path, strerror(x.werr));
+			buf_addf(m, "%s: %s", xfer.out == stdout ? "<stdout>" : opts.out_path, strerror(xfer.werr));
 			warnx("%s", buf_str(m));
 			return code;
 		}
-		if (x.status / 100 == 3 && !o.location)
+		if (xfer.status / 100 == 3 && !opts.location)
 			buf_adds(m, " (-L follows redirects)");
-		int broken = x.written && !tmp_path;	/* bytes on stdout cannot be taken back */
+		int broken = xfer.written && !tmp_path;	/* bytes on stdout cannot be taken back */
 		double wait = retry_wait((unsigned)*attempt);
-		if (!retryable || broken || *attempt > o.retry ||
-		    (o.retry_max_time > 0 && now() - t0 + wait > o.retry_max_time)) {
+		if (!retryable || broken || *attempt > opts.retry ||
+		    (opts.retry_max_time > 0 && clock_now() - t0 + wait > opts.retry_max_time)) {
 			if (retryable && broken)
-				buf_addf(m, "; %jd body bytes already written, not retried", (intmax_t)x.written);
+				buf_addf(m, "; %jd body bytes already written, not retried", (intmax_t)xfer.written);
 			else if (*attempt > 1)
 				buf_addf(m, "; gave up after %ld attempts", *attempt);
 			add_auth_hint(m);
-			warnx("%s: %s", o.shown_url, buf_str(m));
+			warnx("%s: %s", req.shown_url, buf_str(m));
 			return code;
 		}
-		if (!o.silent)
-			warnx("%s: %s; retry %ld of %ld in %.1f s", o.shown_url, buf_str(m), *attempt, o.retry, wait);
+		if (!opts.silent)
+			warnx("%s: %s; retry %ld of %ld in %.1f s", req.shown_url, buf_str(m), *attempt,
+			      opts.retry, wait);
 		*waited += wait;
 		sleep_secs(wait);
 		rewind_out();
@@ -686,12 +716,13 @@ int main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		errx(EXIT_IOERR, "cannot initialise libcurl");
 	parse_args(argc, argv);
+	derive();
 	out_init();
-	x.out = stdout;
-	if (o.out_path && strcmp(o.out_path, "-") != 0) {
-		x.out = atomic_open(o.out_path, &tmp_path);
+	xfer.out = stdout;
+	if (opts.out_path && strcmp(opts.out_path, "-") != 0) {
+		xfer.out = atomic_open(opts.out_path, &tmp_path);
 		static char fbuf[1 << 16];
-		setvbuf(x.out, fbuf, _IOFBF, sizeof fbuf);
+		setvbuf(xfer.out, fbuf, _IOFBF, sizeof fbuf);
 	}
 	CURL *h = http_handle();
 	if (!h)
@@ -701,11 +732,12 @@ int main(int argc, char **argv)
 	long attempts;
 	double waited = 0;
 	int code = exchange(&m, &attempts, &waited), rc = code;
-	if (x.out != stdout && atomic_close(x.out, &tmp_path, o.out_path, code == EXIT_OK) && rc == EXIT_OK)
+	if (xfer.out != stdout && atomic_close(xfer.out, &tmp_path, opts.out_path, code == EXIT_OK) &&
+	    rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	if (fshut(stdout, "<stdout>") && rc == EXIT_OK)
 		rc = EXIT_IOERR;
-	if (o.meta_path && write_meta(rc, attempts, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
+	if (opts.meta_path && write_meta(rc, attempts, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	buf_free(&m);
 	http_release(h);
@@ -713,27 +745,30 @@ int main(int argc, char **argv)
 }
 
 /* fetch-keeper runs main() once an exchange in one process: before each, the state of
- * the last one goes (the first call keeps the state a fresh process starts with). */
+ * the last one goes. */
 void fetch_page_reset(void)
 {
-	static __typeof__(o) fresh;
-	static int saved;
-	if (!saved++) {
-		fresh = o;
-		return;
-	}
-	curl_slist_free_all(o.headers);
-	if (o.form.p != o.body.p)
-		buf_free(&o.form);
-	if (o.body.p)
-		memset(o.body.p, 0, o.body.cap);	/* a request body may carry secrets */
-	buf_free(&o.body);
-	free(o.meta_headers);
-	free(o.url);
-	free(o.shown_url);
-	free(o.expanded_url);
-	o = fresh;
-	http_free(&x);
+	curl_slist_free_all(opts.headers);
+	curl_slist_free_all(req.headers);
+	if (opts.data.p)
+		explicit_bzero(opts.data.p, opts.data.cap);	/* a request body may carry secrets */
+	if (opts.form.p)
+		explicit_bzero(opts.form.p, opts.form.cap);
+	buf_free(&opts.data);
+	buf_free(&opts.form);
+	buf_free(&opts.query);
+	buf_free(&opts.header_env_vars);
+	free(opts.meta_headers);
+	for (size_t i = 0; i < opts.nexpect; i++)
+		free((char *)opts.expect[i]);
+	free(opts.expect);
+	free(opts.url_owned);
+	free(req.url);
+	free(req.shown_url);
+	buf_free(&req.cred_vars);
+	opts = (struct options)OPTIONS_DEFAULT;
+	req = (struct request){ 0 };
+	http_free(&xfer);
 	tmp_path = NULL;
 	optind = 0;
 	var_free();
