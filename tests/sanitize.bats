@@ -87,10 +87,12 @@ asan() {
 	run --separate-stderr paginate -s cursor --token-field next --total-field total -- "$FIX/paginate/serve" "$p"
 	assert_failure 1
 	[ "$stderr" = $'paginate: page 1: total: not a count\npaginate: stop: error, exit 1; 0 pages, 0 records' ]
-	printf '{"paginate":1,"strategy":"cursor","done":false,"index":"99999999999999999999","number":1,"offset":0,"pages":1,"records":1}\n' >"$p/st"
+	# (with its checksum right, so that the number itself is what is refused)
+	local body='{"paginate":1,"strategy":"cursor","done":false,"index":"99999999999999999999","number":1,"offset":0,"pages":1,"records":1}'
+	printf '%s,"sum":"%s"}\n' "${body%\}}" "$(printf '%s' "$body" | cksum | cut -d ' ' -f 1)" >"$p/st"
 	run --separate-stderr paginate -s cursor --token-field next --state "$p/st" -- "$FIX/paginate/serve" "$p"
 	assert_failure 1
-	[ "$stderr" = "paginate: $p/st: not a paginate state file" ]
+	[ "$stderr" = "paginate: $p/st: not a paginate state file; remove it to start over" ]
 	# 2^53 itself is still a count (one record short of it: allowed here, to see the count kept)
 	printf '{"id":1}\n@{"total":9007199254740992}\n' >"$p/first"
 	run --separate-stderr paginate -s cursor --token-field next --total-field total --allow-short -- "$FIX/paginate/serve" "$p"
