@@ -90,6 +90,22 @@ teardown() {
 	assert_failure 2
 }
 
+@test "fetch-page: numbers are digits only, one grammar with paginate and the pipelines (lib/args.c)" {
+	# strtol and strtod took a sign, leading blanks and exponents: each was a request
+	for n in +2 ' 2'; do
+		run --separate-stderr fetch-page --retry "$n" "http://127.0.0.1:1/"
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "fetch-page: --retry: not a valid count"
+	done
+	for s in 1e1 ' 1' +1 .5 0x10; do
+		run --separate-stderr fetch-page --retry-delay "$s" "http://127.0.0.1:1/"
+		assert_failure 2
+		assert_equal "${stderr_lines[0]}" "fetch-page: --retry-delay: not a number of seconds"
+	done
+	run --separate-stderr fetch-page --retry 1001 "http://127.0.0.1:1/"
+	assert_equal "${stderr_lines[0]}" "fetch-page: --retry: not a valid count"
+}
+
 @test "fetch-page: 200 streams the body to stdout, byte for byte as curl gets it" {
 	curl -fsS -u "$MC" -H 'SOAPAction: GetProductByTypeList' -H 'Content-Type: text/xml; charset=utf-8' \
 		--data-binary @"$FX/mercury.xml" "$MERCURY" >want.xml

@@ -39,6 +39,23 @@ paginate_suite
 	[[ "$stderr" == "paginate: --page-size: not a valid number"* ]]
 }
 
+@test "paginate: numbers are digits only and fit their option, one grammar with fetch-page (lib/args.c)" {
+	# wider than an int: --parallel 4294967297 ran as -P 1
+	run --separate-stderr paginate -P 4294967297 -- true
+	assert_failure 2
+	[[ "$stderr" == "paginate: --parallel: not a valid number"* ]]
+	# strtoll and strtod took a sign, leading blanks and exponents
+	for n in +1 ' 1'; do
+		run --separate-stderr paginate --max-pages "$n" -- true
+		assert_failure 2
+		[[ "$stderr" == "paginate: --max-pages: not a valid number"* ]]
+	done
+	run --separate-stderr paginate --rate 1e3 -- true
+	assert_failure 2
+	[[ "$stderr" == "paginate: --rate: not a valid number"* ]]
+	run -0 paginate -q --rate 0.5 --retry-delay 0 --max-pages 1 -- true
+}
+
 @test "paginate: options that do not fit the strategy are usage errors" {
 	run --separate-stderr paginate -s cursor -- true
 	assert_failure 2
