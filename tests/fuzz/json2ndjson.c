@@ -17,7 +17,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"--max-depth", "200", "/nonexistent/fuzz-config-only", NULL);
 	fz_setup();
 	FZ_TRY(filter_main(n, args));	/* ends at the open */
-	if (P.npaths == 0) {
+	if (parser.npaths == 0) {
 		fprintf(stderr, "json2ndjson harness: configuration failed\n");
 		abort();
 	}
@@ -27,11 +27,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fd = fz_memfd(data, size);
-	P.ncaps = 0;
-	P.t.nsink = 0;
-	P.records = 0;
-	for (int i = 0; i < P.npaths; i++)
-		P.paths[i].have = 0;
+	parser.ncaps = 0;
+	parser.t.nsink = 0;
+	parser.records = 0;
+	for (int i = 0; i < parser.npaths; i++)
+		parser.paths[i].have = 0;
 	FZ_TRY(input(fd, "fuzz"));
 	close(fd);
 	return 0;

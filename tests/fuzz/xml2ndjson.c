@@ -18,7 +18,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"--max-record-bytes", "65536", "/nonexistent/fuzz-config-only", NULL);
 	fz_setup();
 	FZ_TRY(filter_main(n, args));	/* ends at the open */
-	if (!o.records) {
+	if (!opts.records) {
 		fprintf(stderr, "xml2ndjson harness: configuration failed\n");
 		abort();
 	}
@@ -30,9 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd = fz_memfd(data, size);
 	dup2(fd, STDIN_FILENO);
 	close(fd);
-	d.p = NULL;
+	doc.p = NULL;
 	FZ_TRY(run("-"));
-	if (fz_jumped && d.p)
-		XML_ParserFree(d.p);
+	if (fz_jumped && doc.p)
+		XML_ParserFree(doc.p);
 	return 0;
 }
