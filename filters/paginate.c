@@ -24,6 +24,11 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "pagepull.h"
+#include "pager.h"
+
+/* A limit's value as a string, for a message. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static struct pager_opts o = { .page_size = 100, .start_page = 1, .max_empty = 100, .retry = 5,
 				.retry_delay = 1, .parallel = 1, .spool_mem = 16 << 20,
@@ -224,8 +229,8 @@ static void check_opts(void)
 		bad_usage("--start-token: not with -s %s", pager_strategy[s]);
 	if (o.parallel > 1 && s != PG_OFFSET && s != PG_PAGES)
 		bad_usage("--parallel: not with -s %s (the next page depends on this one)", pager_strategy[s]);
-	if (o.parallel > 64)
-		bad_usage("%s", "--parallel: at most 64");
+	if (o.parallel > PAGER_MAX_PARALLEL)
+		bad_usage("--parallel: at most %s", STR(PAGER_MAX_PARALLEL));
 	if (o.have_append_at && !o.output)
 		bad_usage("%s", "--append-at needs -o");
 	if (o.total_if && !o.total_field)
@@ -244,7 +249,7 @@ static void split_stages(char **cmd)
 		if (strcmp(*a, "|") != 0)
 			continue;
 		if (o.nstages == JOB_MAX_STAGES)
-			bad_usage("--pipeline: at most %s stages", "16");
+			bad_usage("--pipeline: at most %s stages", STR(JOB_MAX_STAGES));
 		*a = NULL;
 		o.stages[o.nstages++] = a + 1;
 	}

@@ -402,27 +402,6 @@ int job_start(struct job *j, char **const stage[], int n, char *const extra[], i
 void job_kill(const struct job *j, int sig);	/* the whole process group */
 int job_wait(struct job *j, int nohang, int *wst);
 
-/* pager.c: paginate's engine — the page loop, stop rules, guards, retries, page-atomic
- * output, checkpoints, parallel pages. pager_run returns the exit status. */
-enum { PG_OFFSET, PG_CURSOR, PG_AFTERKEY, PG_PAGES, PG_NSTRATEGY };
-extern const char *const pager_strategy[];	/* -s's names, by PG_*: "offset", … */
-struct pager_opts {
-	int strategy, parallel, retry, quiet, strict, unbuffered, token_repeats, progress;
-	int have_page_count, set_max_empty;
-	int allow_short;	/* --allow-short: a count off the declared total only warns */
-	long long page_size, start_offset, start_page, page_count, max_pages, max_empty;
-	const char *start_token, *token_field, *key_field, *done_field, *has_more_field;
-	const char *total_field, *total_if, *total_if_value, *page_count_field;
-	const char *state, *output;
-	long long append_at;	/* --append-at: -o keeps its first append_at bytes */
-	int have_append_at;
-	const char **end_faults, **retry_faults;
-	size_t nend_faults, nretry_faults;
-	double retry_delay, rate, progress_every, max_time;
-	size_t spool_mem;
-	char **stages[JOB_MAX_STAGES];	/* the page command: argv of each stage */
-	int nstages;
-};
-int pager_run(const struct pager_opts *o);
+/* pager.h: paginate's engine (pager.c, pagejudge.c, pagecommit.c). */
 
 #endif
