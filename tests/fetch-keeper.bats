@@ -190,3 +190,25 @@ same() {
 @test "fetch-keeper: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
 	help_matches_man fetch-keeper
 }
+
+@test "fetch-keeper: over TLS the CA bundle is read once a run, not once a page, and one handshake serves every page" {
+	"$ROOT/tests/emulator/run" --records 0 --mercury-records 200 --tls --tls-cert cert.pem >tls.out 2>/dev/null &
+	local tls_pid=$!
+	for i in $(seq 1 100); do [ -s tls.out ] && break; sleep 0.05; done
+	local base
+	base=$(head -n 1 tls.out)
+	strace -f -qq -e trace=openat -o kept.trace mercury-products --base-url "$base" --cacert cert.pem --type 5 --count 10 -q -o kept
+	PAGEPULL_NO_KEEPALIVE=1 strace -f -qq -e trace=openat -o alone.trace mercury-products --base-url "$base" --cacert cert.pem --type 5 --count 10 -q -o alone
+	local log
+	log=$(curl -fsS --cacert cert.pem "$base/_emulator/log")
+	kill "$tls_pid"
+	cmp kept alone
+	[ "$(count kept)" -eq 60 ]
+	run grep -c 'cert.pem", O_RDONLY' kept.trace
+	assert_output 1
+	run grep -c 'cert.pem", O_RDONLY' alone.trace
+	[ "$output" -ge 6 ]
+	# the first run: one connection, one full handshake; the second: one a page
+	run jq -s 'map(select(.api != null)) | group_by(.conn) | map(.[0].tls) | group_by(.) | map("\(.[0]) \(length)") | join(", ")' <<<"$log"
+	assert_output "\"full $((1 + $(grep -c 'cert.pem", O_RDONLY' alone.trace)))\""
+}
