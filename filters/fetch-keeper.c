@@ -69,7 +69,7 @@ static void on_exit_hook(int status, void *arg)
 {
 	if (client < 0)
 		return;
-	fflush(stdout);
+	fflush(NULL);	/* every stream still open: stdout may be closed (fshut) by now */
 	reply('X', status);
 }
 

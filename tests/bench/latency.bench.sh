@@ -77,7 +77,7 @@ row() {	# row NAME: one run of it, in the client's namespace
 	python-diadoc) "${CLI[@]}" env KEEPALIVE_CA="$CA" "$BENCH_ROOT/tests/bench/keepalive.py" "$DURL" "$DPAGES" "$W/diadoc.pb" "${DH[@]}" ;;
 	curl-K) "${CLI[@]}" curl -fsS -K "$W/curl.cfg" ;;
 	curl-per-page) "${CLI[@]}" bash -c "$(declare -f curl_per_page); $(declare -p MPAGES CA W MH MURL); curl_per_page" ;;
-	curl-parallel-8) "${CLI[@]}" curl -fsS --parallel --parallel-max 8 -K "$W/curl.cfg" ;;
+	curl-parallel-8) "${CLI[@]}" curl -fsS --no-progress-meter --parallel --parallel-max 8 -K "$W/curl.cfg" ;;
 	mercury*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} mercury-products --base-url "$EMU" $b --type 5 --count 10 -q ${P8:+-P 8} ;;
 	paginate-pipeline) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} paginate -q -s offset --page-size 10 --total-field total \
 		--end-on-fault offsetOutOfRangeFault --pipeline -- fetch-page $b --user-env MC --soap \
