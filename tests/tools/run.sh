@@ -12,7 +12,7 @@ for u in build/unit/*; do
 done
 bats --tap tests/*.bats || st=1
 
-ASAN_SUITES=${ASAN_SUITES:-"foundation xml2ndjson json2ndjson pb2ndjson ndjson2pb b64inflate datamill-norm paginate-cli paginate-strategies paginate-run paginate-totals paginate-parallel paginate-state fetch-page"}
+ASAN_SUITES=${ASAN_SUITES:-"foundation xml2ndjson json2ndjson pb2ndjson ndjson2pb b64inflate datamill-norm paginate-cli paginate-strategies paginate-run paginate-totals paginate-parallel paginate-state fetch-page fetch-keeper"}
 suites=
 for s in $ASAN_SUITES; do
 	[ -e "tests/$s.bats" ] && suites="$suites tests/$s.bats"
