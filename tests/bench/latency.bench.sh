@@ -27,8 +27,9 @@ emu_up() {	# emu_up [OPTIONS…]: the emulator (in pp-srv when there is a netns)
 	"${SRV[@]}" "$BENCH_ROOT/tests/emulator/run" "$@" >"$W/emu.out" 2>"$W/emu.err" &
 	EMU_PID=$!
 	local i
-	for i in $(seq 1 100); do [ -s "$W/emu.out" ] && break; sleep 0.1; done
+	for i in $(seq 1 300); do [ -s "$W/emu.out" ] && break; sleep 0.1; done
 	EMU=$(head -n 1 "$W/emu.out")
+	[ -n "$EMU" ] || { echo "emulator did not start: $(tail -n 3 "$W/emu.err")"; return 1; }
 }
 emu_down() { kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; }
 ctl() { "${CLI[@]}" curl -fsS ${CA:+--cacert "$CA"} "$@"; }
@@ -146,7 +147,7 @@ latency() {
 # paginate waits for it), not the emulator's.
 cpu_per_page() {
 	SRV=() CLI=() ADDR=127.0.0.1 CA=
-	emu_up --records 0
+	emu_up --records 0 || return 1
 	reset
 	prepare
 	printf '\n-- client CPU a page on loopback (HTTP, sequential) --\n'
@@ -165,7 +166,9 @@ cpu_per_page() {
 }
 
 bench_header "network latency: ${NETNS_DELAY_MS} ms each way (user-space TUN forwarder), HTTP and TLS 1.3"
-if netns_up; then
+if [ -n "${LAT_CPU_ONLY:-}" ]; then
+	echo "LAT_CPU_ONLY: the latency rows skipped"
+elif netns_up; then
 	trap netns_down EXIT
 	SRV=(ip netns exec "$NETNS_SRV") CLI=(ip netns exec "$NETNS_CLI") ADDR=$NETNS_SRV_ADDR
 	latency http
