@@ -243,6 +243,9 @@ static int serve_socket(void)
 	signal(SIGHUP, on_stop);
 	signal(SIGCHLD, on_child);
 	signal(SIGPIPE, SIG_IGN);
+	/* A group of our own: a kill -9 of the run's process group (or ^C) reaches the run,
+	 * whose end then ends us with SIGTERM, so that the directory is always removed. */
+	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		return EXIT_OK;		/* the run ended before we began */
