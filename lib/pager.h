@@ -118,9 +118,9 @@ struct run {
 	long long out_len;	/* bytes of -o that the checkpoint vouches for */
 	int have_out_len;	/* out_len came from a state */
 	long long total;	/* the declared total (--total-field) */
-	int have_total;
+	int have_total;		/* total holds a declared value (from a page or the state) */
 	long long page_count;	/* the page count (--page-count, --page-count-field) */
-	int have_count;
+	int have_count;		/* page_count holds a value (option, page or state) */
 	int total_seen;		/* a page carried --total-field (or --total-if's field) */
 	int done;		/* the run ended by its rules: the state says complete */
 	int moved;		/* the data moved under the offsets, or contradicts its total:
