@@ -169,19 +169,22 @@ void job_kill(const struct job *j, int sig)
 		kill(-j->pid[0], sig);
 }
 
-static int stage_failed(int wst)
+/* The page-status rule, stated once in paginate(1) ("Pipelines without a shell") and
+ * followed by pp_status in pipelines/lib.sh: a stage failed for a reason of its own
+ * unless its status is 0, or it was killed by SIGPIPE (or exited 141, as a shell stage
+ * reports it) while a later stage exists to say why. A last stage's SIGPIPE is a failure. */
+static int stage_failed(int wst, int last)
 {
-	return wst != 0 && !(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGPIPE);
+	int sigpipe = (WIFSIGNALED(wst) && WTERMSIG(wst) == SIGPIPE) ||
+		      (WIFEXITED(wst) && WEXITSTATUS(wst) == 128 + SIGPIPE);
+	return wst != 0 && (last || !sigpipe);
 }
 
-/* The pipeline's status, as the pipelines' own page commands compute it (pp_status in
- * lib.sh): that of the first stage that failed for a reason of its own. A stage killed
- * by SIGPIPE only means that a later one stopped reading, so the later one speaks: a
- * decoder that rejects its input (1) or fetch-page cut off half way (75). */
+/* The pipeline's status: that of the first stage that failed for a reason of its own. */
 static int combined(const int *wst, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (stage_failed(wst[i]))
+		if (stage_failed(wst[i], i == n - 1))
 			return wst[i];
 	return 0;
 }
@@ -190,7 +193,7 @@ static int combined(const int *wst, int n)
  * it has failed; the memfds are closed. */
 static void show_messages(struct job *j)
 {
-	int earlier_failed = j->n && stage_failed(j->wst[0]);
+	int earlier_failed = j->n && stage_failed(j->wst[0], j->n == 1);
 	for (int i = 1; i < j->n; i++) {
 		int fd = j->errfd[i];
 		char chunk[4096];
@@ -201,7 +204,7 @@ static void show_messages(struct job *j)
 				;
 		if (fd != -1)
 			close(fd);
-		earlier_failed |= stage_failed(j->wst[i]);
+		earlier_failed |= stage_failed(j->wst[i], i == j->n - 1);
 	}
 }
 

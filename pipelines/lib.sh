@@ -1,10 +1,17 @@
 # pipelines/lib.sh — sourced by the five pipelines, never run: where the filters and the
-# Diadoc descriptor are (source tree or installed), the options every pipeline shares, the
-# page-command status rule, Diadoc credentials, XML escaping, and the --state files.
+# Diadoc descriptor are (source tree or installed), the options every pipeline shares (one
+# table, PP_OPTIONS), the page program's contract, Diadoc credentials, XML escaping, and the
+# --state files.
 #
 # A pipeline sets PP_NAME and PP_SELF (its own resolved path) before sourcing this file.
-# Page commands are the pipeline itself run again by paginate(1) as `PIPELINE __page`,
-# with its settings in exported PP_* variables: nothing secret ever goes into argv.
+# Its page command is either `paginate --pipeline` stages (fetch-page with --variable and
+# --expand-*, ndjson2pb --expand-json, the decoders: no shell runs a page; mercury-products,
+# diadoc-events, diadoc-packet, datamill-cursor), and the pipeline ends with `main "$@"`;
+# or, where a page needs a shell (docsvision-card), the pipeline is two programs: `main`,
+# and `page`, which paginate runs as `"$PP_SELF" __page`, and it ends with `pp_dispatch "$@"`.
+# All a page program gets from main is the list PP_PAGE_ENV, declared at the pipeline's top,
+# exported by pp_page_export and checked by pp_dispatch as the page starts (a missing one is
+# one line, exit 2); nothing secret ever goes into argv.
 
 PP_VERSION=0.1.0
 PP_DIR=${PP_SELF%/*}
@@ -50,16 +57,6 @@ pp_usage_error() {
 	usage >&2
 	exit 2
 }
-pp_need() { [ "$1" -ge 2 ] || pp_usage_error "$2: needs an argument"; }
-# pp_int OPTION VALUE MIN [MAX]: a whole number in range, else a usage error.
-pp_int() {
-	[[ $2 =~ ^[0-9]+$ ]] && [ "${#2}" -le 12 ] && [ "$2" -ge "$3" ] &&
-		{ [ -z "${4:-}" ] || [ "$2" -le "$4" ]; } && return 0
-	if [ -n "${4:-}" ]; then
-		pp_usage_error "$1 $2: not a whole number from $3 to $4"
-	fi
-	pp_usage_error "$1 $2: not a whole number of at least $3"
-}
 # pp_guid OPTION VALUE: a GUID as 8-4-4-4-12 hex digits (Diadoc's boxId, "идентификатор ящика
 # организации в формате GUID" on Kontur's method pages), else a usage error before any request.
 pp_guid() {
@@ -75,13 +72,65 @@ pp_api_version() {
 	*) pp_usage_error "--api-version $1: not 2 or 5" ;;
 	esac
 }
-pp_secs() { [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] || pp_usage_error "$1 $2: not a number of seconds"; }
+
+# --- the command line --------------------------------------------------------------------
+# PP_OPTIONS: the options every pipeline takes, one a row; the parser, the usage, the
+# defaults, the page commands' fetch-page options and paginate's options all come from it.
+# Adding a common option is one row here (and its entry in each pipeline's man page). The
+# columns, "." for none:
+#   long      the option's name without "--"
+#   short     its letter, or "."
+#   var       the variable it sets (a flag sets 1)
+#   default   the variable's value when the option is not given
+#   arg       its value's name in the usage; "." for a flag
+#   check     CHECK[:A[:B]]: called as CHECK OPTION VALUE A B before the value is taken
+#             (a usage error when it is wrong)
+#   fetch     fetch-page's option that gets the value, or the flag a flag gives it
+#   paginate  paginate's option, likewise
+# A pipeline adds rows of its own (-P, --strict) to PP_OPTIONS before pp_parse.
+PP_OPTIONS='
+output          o PP_OUT             .   file    .                 .                 .
+base-url        . PP_BASE            .   url     pp_base_opt       .                 .
+state           . PP_STATE           .   file    .                 .                 .
+retry           . PP_RETRY           5   n       pp_int:0:100      .                 --retry
+retry-delay     . PP_RETRY_DELAY     1   seconds pp_secs           --retry-delay     --retry-delay
+max-time        m PP_MAX_TIME        300 seconds pp_secs           -m                .
+connect-timeout . PP_CONNECT_TIMEOUT 30  seconds pp_secs           --connect-timeout .
+stall-time      . PP_STALL_TIME      60  seconds pp_int:1          --stall-time      .
+cacert          . PP_CACERT          .   file    .                 --cacert          .
+rate            . PP_RATE            .   n       pp_secs           .                 --rate
+max-pages       . PP_MAX_PAGES       .   n       pp_int:1          .                 --max-pages
+proxy           . PP_PROXY           .   url     pp_proxy          --proxy           .
+noproxy         . PP_NOPROXY         .   list    .                 --noproxy         .
+proxy-user-env  . PP_PROXY_USER_ENV  .   var     pp_proxy_user_env --proxy-user-env  .
+insecure        k PP_INSECURE        .   .       .                 -k                .
+quiet           q PP_QUIET           .   .       .                 -s                -q
+unbuffered      u PP_UNBUF           .   .       .                 .                 -u
+progress        . PP_PROGRESS        .   .       .                 .                 --progress
+'
+
+# pp_defaults: every option's variable at its default (main only: a page command takes its
+# settings from the environment).
+pp_defaults() {
+	local long short var def rest
+	while read -r long short var def rest; do
+		[ -n "$long" ] || continue
+		[ "$def" = . ] && def=''
+		printf -v "$var" %s "$def"
+	done <<<"$PP_OPTIONS"
+	PP_BASE_OPT=''
+}
 
 # pp_split_args ARGS…: sets PP_ARGS to ARGS with "--name=value" split in two and bundled
-# short flags ("-qu") split, so that the pipelines' case statements see one form only.
+# short flags ("-qu") split, so that the parsers see one form only. The short options that
+# take a value ("-P4", "-ofile") are those of PP_OPTIONS with an arg.
 pp_split_args() {
 	PP_ARGS=()
-	local a i
+	local a i valued='' long short var def arg rest
+	while read -r long short var def arg rest; do
+		[ -n "$long" ] || continue
+		[ "$short" = . ] || [ "$arg" = . ] || valued+=$short
+	done <<<"$PP_OPTIONS"
 	while [ $# -gt 0 ]; do
 		a=$1
 		shift
@@ -89,8 +138,7 @@ pp_split_args() {
 		--) PP_ARGS+=(-- "$@"); return ;;
 		--*=*) PP_ARGS+=("${a%%=*}" "${a#*=}") ;;
 		-[a-zA-Z][a-zA-Z]*)
-			# Only flags bundle; "-P4" / "-ofile" are an option and its value.
-			if [[ ${a:1:1} == [Pom] ]]; then
+			if [[ $valued == *"${a:1:1}"* ]]; then
 				PP_ARGS+=("${a:0:2}" "${a:2}")
 			else
 				for ((i = 1; i < ${#a}; i++)); do PP_ARGS+=("-${a:i:1}"); done
@@ -100,22 +148,132 @@ pp_split_args() {
 	done
 }
 
-# pp_common_opt ARGS…: one of the options every pipeline has. Sets PP_SHIFT to the
-# number of words it took (0: not a common option). The settings are exported for the
-# page commands.
-# pp_defaults: the settings before the options (main only: a page command takes them
-# from its environment).
-pp_defaults() {
-	PP_RETRY=5 PP_RETRY_DELAY=1 PP_MAX_TIME=300 PP_CONNECT_TIMEOUT=30 PP_STALL_TIME=60
-	PP_OUT='' PP_STATE='' PP_BASE='' PP_CACERT='' PP_INSECURE='' PP_QUIET='' PP_PROGRESS='' PP_UNBUF=''
-	PP_STRICT='' PP_RATE='' PP_MAX_PAGES='' PP_PARALLEL=1 PP_BASE_OPT=''
-	PP_PROXY='' PP_NOPROXY='' PP_PROXY_USER_ENV=''
+# pp_common_opt ARGS…: one of PP_OPTIONS (or -h, --version). Sets PP_SHIFT to the number
+# of words it took (0: not one of them).
+pp_common_opt() {
+	PP_SHIFT=0
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	--version) echo "$PP_NAME $PP_VERSION"; exit 0 ;;
+	--?* | -?) ;;
+	*) return 0 ;;
+	esac
+	local long short var def arg check fetch pag fn args
+	while read -r long short var def arg check fetch pag; do
+		[ -n "$long" ] || continue
+		[ "$1" = "--$long" ] || { [ "$short" != . ] && [ "$1" = "-$short" ]; } || continue
+		if [ "$arg" = . ]; then
+			printf -v "$var" 1
+			PP_SHIFT=1
+			return 0
+		fi
+		pp_need $# "$1"
+		if [ "$check" != . ]; then
+			IFS=: read -r fn args <<<"$check"
+			IFS=: read -ra args <<<"$args"
+			"$fn" "$1" "$2" "${args[@]}"
+		fi
+		printf -v "$var" %s "$2"
+		PP_SHIFT=2
+		return 0
+	done <<<"$PP_OPTIONS"
+}
+
+# pp_parse ARGS…: the command line. The options of PP_OPTIONS are taken here; any other
+# goes to the pipeline's own `option ARGS…`, which sets PP_SHIFT like pp_common_opt (0: not
+# its option). An operand goes to the pipeline's `operand WORD` if it has one (after "--"
+# too), else it is an unexpected argument.
+pp_parse() {
+	pp_defaults
+	pp_split_args "$@"
+	set -- "${PP_ARGS[@]}"
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--) shift; break ;;
+		-?*)
+			pp_common_opt "$@"
+			[ "$PP_SHIFT" -gt 0 ] || option "$@"
+			[ "$PP_SHIFT" -gt 0 ] || pp_usage_error "$1: unknown option"
+			shift "$PP_SHIFT" ;;
+		*)
+			declare -F operand >/dev/null || break
+			operand "$1"; shift ;;
+		esac
+	done
+	if declare -F operand >/dev/null; then
+		while [ $# -gt 0 ]; do operand "$1"; shift; done
+	fi
+	[ $# -eq 0 ] || pp_usage_error "$1: unexpected argument"
+}
+
+# pp_usage WORDS… [-- OPERANDS…]: the usage, in lines of at most 100 columns, each word
+# whole on a line: PP_OPTIONS's short flags ("[-kqu]") and short options ("[-o file]"),
+# the pipeline's own WORDS, PP_OPTIONS's long options, then the OPERANDS.
+pp_usage() {
+	local flags='' shorts=() longs=() words=() w long short var def arg rest
+	while read -r long short var def arg rest; do
+		[ -n "$long" ] || continue
+		if [ "$short" != . ] && [ "$arg" = . ]; then
+			flags+=$short
+		elif [ "$short" != . ]; then
+			shorts+=("[-$short $arg]")
+		elif [ "$arg" = . ]; then
+			longs+=("[--$long]")
+		else
+			longs+=("[--$long $arg]")
+		fi
+	done <<<"$PP_OPTIONS"
+	words=("[-$flags]" "${shorts[@]}")
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do words+=("$1"); shift; done
+	words+=("${longs[@]}")
+	[ $# -eq 0 ] || words+=("${@:2}")
+	local line="usage: $PP_NAME" indent
+	printf -v indent '%*s' $((${#PP_NAME} + 8)) ''
+	for w in "${words[@]}"; do
+		if [ $((${#line} + 1 + ${#w})) -gt 100 ]; then
+			printf '%s\n' "$line"
+			line="$indent$w"
+		else
+			line+=" $w"
+		fi
+	done
+	printf '%s\n' "$line"
+}
+
+# pp_need N OPTION: N words left, OPTION's value among them.
+pp_need() { [ "$1" -ge 2 ] || pp_usage_error "$2: needs an argument"; }
+
+# The checks of PP_OPTIONS's check column: CHECK OPTION VALUE [A [B]].
+# pp_int OPTION VALUE MIN [MAX]: a whole number in range, else a usage error.
+pp_int() {
+	[[ $2 =~ ^[0-9]+$ ]] && [ "${#2}" -le 12 ] && [ "$2" -ge "$3" ] &&
+		{ [ -z "${4:-}" ] || [ "$2" -le "$4" ]; } && return 0
+	if [ -n "${4:-}" ]; then
+		pp_usage_error "$1 $2: not a whole number from $3 to $4"
+	fi
+	pp_usage_error "$1 $2: not a whole number of at least $3"
+}
+pp_secs() { [[ $2 =~ ^[0-9]+([.][0-9]+)?$ ]] || pp_usage_error "$1 $2: not a number of seconds"; }
+# --base-url: given on the command line (pp_check_base names it so).
+pp_base_opt() { PP_BASE_OPT=1; }
+# --proxy URL: never with credentials (they would show in ps; fetch-page refuses them too).
+pp_proxy() {
+	[[ $2 =~ ^([A-Za-z0-9+.-]+://)?[^/@]*@ ]] &&
+		pp_usage_error "$1: credentials in the URL would show in ps: use --proxy-user-env"
+	return 0
+}
+# --proxy-user-env VAR: the name goes to fetch-page, the value stays in the environment
+# (exported, for the page commands).
+pp_proxy_user_env() {
+	[[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || pp_usage_error "$1 $2: not a variable name"
+	[ -n "${!2:-}" ] || pp_usage_error "$1: environment variable $2 is not set"
+	export "${2?}"
 }
 
 # pp_check_base VAR: PP_BASE (from --base-url or the variable VAR) must be an http:// or
 # https:// URL with a host: one line here rather than fetch-page's usage from a page.
 pp_check_base() {
-	# A base URL exported with a trailing slash works as --base-url's does: no "//" paths.
+	# A base URL with a trailing slash works as one without: no "//" paths.
 	PP_BASE=${PP_BASE%/}
 	[[ $PP_BASE =~ ^https?://[^/?#[:space:]]+([/?#][^[:space:]]*)?$ ]] && return 0
 	local from="--base-url $PP_BASE"
@@ -124,70 +282,57 @@ pp_check_base() {
 		pp_die 2 "$from: the scheme is missing: write http://$PP_BASE or https://$PP_BASE"
 	pp_die 2 "$from: not an http:// or https:// URL with a host"
 }
-pp_common_opt() {
-	PP_SHIFT=2
-	case $1 in
-	-o | --output) pp_need $# "$1"; PP_OUT=$2 ;;
-	--state) pp_need $# "$1"; PP_STATE=$2 ;;
-	--base-url) pp_need $# "$1"; PP_BASE=${2%/} PP_BASE_OPT=1 ;;
-	--retry) pp_need $# "$1"; pp_int "$1" "$2" 0 100; PP_RETRY=$2 ;;
-	--retry-delay) pp_need $# "$1"; pp_secs "$1" "$2"; PP_RETRY_DELAY=$2 ;;
-	-m | --max-time) pp_need $# "$1"; pp_secs "$1" "$2"; PP_MAX_TIME=$2 ;;
-	--connect-timeout) pp_need $# "$1"; pp_secs "$1" "$2"; PP_CONNECT_TIMEOUT=$2 ;;
-	--stall-time) pp_need $# "$1"; pp_int "$1" "$2" 1; PP_STALL_TIME=$2 ;;
-	--cacert) pp_need $# "$1"; PP_CACERT=$2 ;;
-	--rate) pp_need $# "$1"; pp_secs "$1" "$2"; PP_RATE=$2 ;;
-	--max-pages) pp_need $# "$1"; pp_int "$1" "$2" 1; PP_MAX_PAGES=$2 ;;
-	--proxy) pp_need $# "$1"; pp_proxy "$2" ;;
-	--noproxy) pp_need $# "$1"; PP_NOPROXY=$2 ;;
-	--proxy-user-env) pp_need $# "$1"; pp_proxy_user_env "$2" ;;
-	-k | --insecure) PP_SHIFT=1 PP_INSECURE=1 ;;
-	-q | --quiet) PP_SHIFT=1 PP_QUIET=1 ;;
-	-u | --unbuffered) PP_SHIFT=1 PP_UNBUF=1 ;;
-	--progress) PP_SHIFT=1 PP_PROGRESS=1 ;;
-	-h | --help) usage; exit 0 ;;
-	--version) echo "$PP_NAME $PP_VERSION"; exit 0 ;;
-	*) PP_SHIFT=0 ;;
-	esac
-}
 
-# --proxy URL: never with credentials (they would show in ps; fetch-page refuses them too).
-pp_proxy() {
-	[[ $1 =~ ^([A-Za-z0-9+.-]+://)?[^/@]*@ ]] &&
-		pp_usage_error "--proxy: credentials in the URL would show in ps: use --proxy-user-env"
-	PP_PROXY=$1
-}
-
-# --proxy-user-env VAR: the name goes to fetch-page, the value stays in the environment
-# (exported, for the page commands).
-pp_proxy_user_env() {
-	[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || pp_usage_error "--proxy-user-env $1: not a variable name"
-	[ -n "${!1:-}" ] || pp_usage_error "--proxy-user-env: environment variable $1 is not set"
-	export "${1?}"
-	PP_PROXY_USER_ENV=$1
-}
-
-pp_export() {
-	export PP_PROXY PP_NOPROXY PP_PROXY_USER_ENV
-	export PP_RETRY PP_RETRY_DELAY PP_MAX_TIME PP_CONNECT_TIMEOUT PP_STALL_TIME PP_CACERT \
-		PP_INSECURE PP_QUIET PP_BASE PP_STATE
+# pp_table_opts COLUMN: the options of COLUMN (fetch or paginate) for the settings in
+# PP_OPTIONS, into PP_OPTS.
+pp_table_opts() {
+	PP_OPTS=()
+	local long short var def arg check fetch pag to
+	while read -r long short var def arg check fetch pag; do
+		[ -n "$long" ] || continue
+		if [ "$1" = fetch ]; then to=$fetch; else to=$pag; fi
+		[ "$to" != . ] && [ -n "${!var:-}" ] || continue
+		if [ "$arg" = . ]; then PP_OPTS+=("$to"); else PP_OPTS+=("$to" "${!var}"); fi
+	done <<<"$PP_OPTIONS"
 }
 
 # --- fetch-page and paginate ----------------------------------------------------------
-# PP_FETCH: fetch-page's options for one request. A refused connection, a 429 or a 5xx
-# before the body is retried twice by fetch-page itself (honouring Retry-After); anything
-# that breaks later ends the page with 75, and paginate retries the whole page.
+# PP_FETCH: fetch-page's options for one request, from PP_OPTIONS's fetch column. A refused
+# connection, a 429 or a 5xx before the body is retried twice by fetch-page itself
+# (honouring Retry-After); anything that breaks later ends the page with 75, and paginate
+# retries the whole page.
 pp_fetch_opts() {
-	PP_FETCH=(-m "$PP_MAX_TIME" --connect-timeout "$PP_CONNECT_TIMEOUT"
-		--stall-time "$PP_STALL_TIME" --retry 2 --retry-delay "$PP_RETRY_DELAY")
-	[ -z "$PP_CACERT" ] || PP_FETCH+=(--cacert "$PP_CACERT")
-	[ -z "$PP_INSECURE" ] || PP_FETCH+=(-k)
-	[ -z "$PP_QUIET" ] || PP_FETCH+=(-s)
-	[ -z "${PP_PROXY:-}" ] || PP_FETCH+=(--proxy "$PP_PROXY")
-	[ -z "${PP_NOPROXY:-}" ] || PP_FETCH+=(--noproxy "$PP_NOPROXY")
-	[ -z "${PP_PROXY_USER_ENV:-}" ] || PP_FETCH+=(--proxy-user-env "$PP_PROXY_USER_ENV")
+	pp_table_opts fetch
+	PP_FETCH=(--retry 2 "${PP_OPTS[@]}")
 	pp_auth_hint
 	[ -z "$PP_AUTH_HINT" ] || PP_FETCH+=(--auth-hint "$PP_AUTH_HINT")
+}
+
+# --- the page program ----------------------------------------------------------------
+# pp_page_export: main's settings for the page program: the variables named in PP_PAGE_ENV,
+# and PP_FETCH_ARGS (fetch-page's options, PP_FETCH joined by the unit separator 0x1F).
+pp_page_export() {
+	pp_fetch_opts
+	local IFS=$'\x1f'
+	export PP_FETCH_ARGS="${PP_FETCH[*]}"
+	export "${PP_PAGE_ENV[@]}"
+}
+
+# pp_dispatch ARGS…: the pipeline's last line. `__page` (from paginate) runs the page program:
+# every variable of PP_FETCH_ARGS and PP_PAGE_ENV must be set, else one line, exit 2; PP_FETCH
+# is ready. Anything else runs main.
+pp_dispatch() {
+	if [ "${1:-}" != __page ]; then
+		main "$@"
+		return
+	fi
+	local v
+	for v in PP_FETCH_ARGS "${PP_PAGE_ENV[@]}"; do
+		[ -n "${!v+set}" ] ||
+			pp_die 2 "__page: $v is not set: a page is run by $PP_NAME through paginate, not alone"
+	done
+	IFS=$'\x1f' read -r -d '' -a PP_FETCH < <(printf %s "$PP_FETCH_ARGS") || :
+	page
 }
 
 # PP_AUTH_HINT: what fetch-page's message of a 401 or 403 tells the user to check: the
@@ -214,15 +359,11 @@ pp_auth_hint() {
 	esac
 }
 
-# PP_PAGINATE: paginate's options from the common ones (strategy options come after).
+# PP_PAGINATE: paginate's options from PP_OPTIONS's paginate column (a pipeline's strategy
+# options come after).
 pp_paginate_opts() {
-	PP_PAGINATE=(--retry "$PP_RETRY" --retry-delay "$PP_RETRY_DELAY")
-	[ -z "$PP_QUIET" ] || PP_PAGINATE+=(-q)
-	[ -z "$PP_UNBUF" ] || PP_PAGINATE+=(-u)
-	[ -z "$PP_PROGRESS" ] || PP_PAGINATE+=(--progress)
-	[ -z "$PP_STRICT" ] || PP_PAGINATE+=(--strict)
-	[ -z "$PP_RATE" ] || PP_PAGINATE+=(--rate "$PP_RATE")
-	[ -z "$PP_MAX_PAGES" ] || PP_PAGINATE+=(--max-pages "$PP_MAX_PAGES")
+	pp_table_opts paginate
+	PP_PAGINATE=("${PP_OPTS[@]}")
 }
 
 # pp_errs N: the stages of a page pipeline after the first N (a printf counts) write their
@@ -237,15 +378,18 @@ pp_errs() {
 	rm -f "$f"
 }
 
-# pp_status S…: a page pipeline's exit status from its PIPESTATUS: that of the first
-# stage that failed for a reason of its own. fetch-page's 75 (a transfer broken half way)
-# wins over the decoder's 1 (the half document it saw); 141 (SIGPIPE) only means that a
-# later stage stopped reading, so that later stage speaks. After pp_errs, the later
-# stages' messages are shown here, unless an earlier stage failed.
+# pp_status S…: a page pipeline's exit status from its PIPESTATUS, by the page-status rule
+# of paginate(1) ("Pipelines without a shell", as lib/spawn.c's for --pipeline): that of
+# the first stage that failed for a reason of its own; 141 (SIGPIPE) is one only in the
+# last stage. After pp_errs, the later stages' messages are shown here, unless an earlier
+# stage failed.
 pp_status() {
 	local s st=0 at=0
 	for s; do
-		case $s in 0 | 141) ;; *) st=$s; break ;; esac
+		if [ "$s" -ne 0 ] && { [ "$s" -ne 141 ] || [ $((at + 1)) -eq $# ]; }; then
+			st=$s
+			break
+		fi
 		at=$((at + 1))
 	done
 	if [ -n "${PP_ERRFD:-}" ]; then
@@ -429,6 +573,14 @@ pp_state_commit() {
 	pp_step cleaned
 }
 
+# pp_checkpoint FILE FIELD: FIELD of paginate's checkpoint FILE (done, records, token,
+# output, …: paginate(1), the checkpoint), the file checked by its sum; empty when absent.
+# The pipelines read paginate's checkpoints only through this and pp_runs_done.
+pp_checkpoint() {
+	pp_json_read "$1"
+	jq -r --arg f "$2" '.[$f] // empty' <<<"$PP_JSON"
+}
+
 # pp_runs_done CHECKPOINT…: 0 when every paginate checkpoint says done (a --max-pages stop
 # does not), with the records they counted in PP_RUN_RECORDS and the last one in PP_JSON.
 pp_runs_done() {
@@ -501,3 +653,5 @@ pp_run() {
 	PP_CHILD=
 	return "$st"
 }
+
+pp_locate

@@ -315,13 +315,15 @@ same_as_truth_attrs() {
 	done
 }
 
-# page PAYLOAD-FILE [VAR=VALUE…]: the pipeline's page command on page 1 of a saved payload.
+# page PAYLOAD-FILE [VAR=VALUE…]: the pipeline's page command on page 1 of a saved payload,
+# with every variable of its contract (PP_PAGE_ENV); page 1 makes no request.
 page1() {
 	local first=$1
 	shift
 	mkdir -p "$BATS_TEST_TMPDIR/counts"
-	env PAGE_NUMBER=1 PP_FIRST="$first" PP_COUNTS="$BATS_TEST_TMPDIR/counts" PP_RECORDS= PP_RAW= \
-		"$@" docsvision-card __page
+	env PAGE_NUMBER=1 PP_FETCH_ARGS= PP_BASE= PP_SESSION= PP_CURSOR= PP_FIRST="$first" \
+		PP_COUNTS="$BATS_TEST_TMPDIR/counts" PP_RECORDS= PP_RAW= PP_FIRST_READ=2 PP_DV_AUTH=any \
+		PP_DV_CREDS= "$@" docsvision-card __page
 }
 
 @test "docsvision-card: rows are row elements in any case under the root, fields from attributes and children" {

@@ -237,6 +237,40 @@ paginate: stop: error, exit 75; 0 pages, 0 records" ]
 	assert_output $'{}\n{}'
 }
 
+# stages S…: a --pipeline page command of one stage per S: a number N is a stage that reads
+# its input and exits N (0 writes a record first), PIPE one killed by SIGPIPE.
+stages() {
+	local s cmd=()
+	for s; do
+		[ ${#cmd[@]} -eq 0 ] || cmd+=('|')
+		case $s in
+		PIPE) cmd+=(perl -e '$SIG{PIPE} = "DEFAULT"; kill PIPE => $$') ;;
+		0) cmd+=(sh -c 'cat >/dev/null; echo "{\"id\":1}"') ;;
+		*) cmd+=(sh -c "cat >/dev/null; exit $s") ;;
+		esac
+	done
+	STAGES=("${cmd[@]}")
+}
+
+@test "paginate: the page-status rule of paginate(1), each case, the same in --pipeline and the pipelines' pp_status (a last stage's SIGPIPE is 141)" {
+	local c want got
+	# STATUSES=PAGE: a page's stages and the status the rule gives the page
+	for c in '0 0=0' '0 1=1' '75 1=75' '69 0=69' 'PIPE 1=1' 'PIPE 0=0' '0 PIPE=141' \
+		'69 PIPE=69' 'PIPE PIPE=141' 'PIPE=141' '1=1'; do
+		want=${c#*=}
+		stages ${c%=*}
+		run paginate -q -s pages --page-count 1 --retry 0 --pipeline -- "${STAGES[@]}"
+		[ "$status" -eq "$want" ] || fail "--pipeline ${c%=*}: paginate exit $status, not $want"
+		got=$(
+			PP_NAME=test PP_SELF=$ROOT/pipelines/test
+			. "$ROOT/pipelines/lib.sh"
+			set -- ${c%=*}
+			pp_status "${@/PIPE/141}"
+		) && got=0 || got=$?
+		[ "$got" -eq "$want" ] || fail "pp_status ${c%=*}: $got, not $want"
+	done
+}
+
 @test "paginate: --pipeline: a stage that cannot run is a usage error naming it; nothing is left running" {
 	run --separate-stderr paginate --pipeline -- sleep 30.3 '|' ./no-such-stage
 	assert_failure 2

@@ -276,3 +276,13 @@ paginate: product type 7: stop: offset 1 reached the total 1; 1 page, 1 record" 
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output "paginate: stop: interrupted by SIGINT; 0 pages, 0 records"
 }
+
+@test "ux: a page program run without main's settings names the one missing, in one line (exit 2)" {
+	run --separate-stderr docsvision-card __page
+	assert_failure 2
+	[ "$stderr" = "docsvision-card: __page: PP_FETCH_ARGS is not set: a page is run by docsvision-card through paginate, not alone" ]
+	PP_FETCH_ARGS=-k PP_BASE=http://127.0.0.1:9 PP_SESSION=s PP_CURSOR=c PP_FIRST=f PP_COUNTS=d \
+		PP_RECORDS= PP_RAW= PP_FIRST_READ=2 PP_DV_AUTH=any run --separate-stderr docsvision-card __page
+	assert_failure 2
+	[ "$stderr" = "docsvision-card: __page: PP_DV_CREDS is not set: a page is run by docsvision-card through paginate, not alone" ]
+}
