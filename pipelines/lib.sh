@@ -366,23 +366,10 @@ pp_paginate_opts() {
 	PP_PAGINATE=("${PP_OPTS[@]}")
 }
 
-# pp_errs N: the stages of a page pipeline after the first N (a printf counts) write their
-# stderr to the file descriptor PP_ERRFD (2>&"$PP_ERRFD"), an unlinked temporary file;
-# pp_status shows what they wrote only when none of the first N failed. One failure, one
-# message: after a 401 the decoder's "no element found" about its empty input is noise.
-pp_errs() {
-	local f
-	PP_ERRS_AT=$1
-	f=$(mktemp "${TMPDIR:-/tmp}/pagepull.XXXXXX") || exit 74
-	exec {PP_ERRFD}<>"$f"
-	rm -f "$f"
-}
-
 # pp_status S…: a page pipeline's exit status from its PIPESTATUS, by the page-status rule
 # of paginate(1) ("Pipelines without a shell", as lib/spawn.c's for --pipeline): that of
 # the first stage that failed for a reason of its own; 141 (SIGPIPE) is one only in the
-# last stage. After pp_errs, the later stages' messages are shown here, unless an earlier
-# stage failed.
+# last stage.
 pp_status() {
 	local s st=0 at=0
 	for s; do
@@ -392,11 +379,6 @@ pp_status() {
 		fi
 		at=$((at + 1))
 	done
-	if [ -n "${PP_ERRFD:-}" ]; then
-		[ "$st" -ne 0 ] && [ "$at" -lt "$PP_ERRS_AT" ] || cat "/dev/fd/$PP_ERRFD" >&2
-		exec {PP_ERRFD}>&-
-		PP_ERRFD=
-	fi
 	return "$st"
 }
 

@@ -102,6 +102,9 @@ dm() {
 	RANDOM=7
 	for trial in 1 2 3; do
 		rm -f "$st" "$st.run" "$out"
+		# slow packets for the killed run: with pages that start no shell, a whole run was
+		# quicker than kill_when's look at the checkpoint, which then saw it done
+		fault 'api=datamill&kind=drip&bytes_per_sec=20000&times=10'
 		# Killed after 2..9 packets were written, most likely with one in flight.
 		kill_when "$st.run" ".pages >= $((2 + RANDOM % 8))" -- datamill-cursor \
 			--base-url "$EMU/datamill" -q --state "$st" -o "$out"
@@ -114,6 +117,7 @@ dm() {
 
 @test "datamill-cursor: a cut-off run is not resumed onto standard output (exit 2)" {
 	reset 'records=100&datamill_max_objects=20'
+	fault 'api=datamill&kind=drip&bytes_per_sec=20000&times=4'
 	local st=$BATS_TEST_TMPDIR/state
 	kill_when "$st.run" '.pages >= 2' -- datamill-cursor --base-url "$EMU/datamill" -q \
 		--state "$st" -o "$BATS_TEST_TMPDIR/out"
