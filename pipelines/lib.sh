@@ -514,6 +514,15 @@ pp_state_get() { jq -r "$1" <<<"$PP_STATE_JSON"; }
 # pp_state_complete: 0 when the last run committed (a snapshot then has nothing to do).
 pp_state_complete() { [ -n "$PP_STATE" ] && [ "$(pp_state_get .complete)" = true ]; }
 
+# pp_state_done WHAT: for a pipeline whose every run is the whole data: 0 when the last run
+# committed, its work files gone and a note said so (nothing to fetch: remove the state for
+# a new WHAT); 1 when a run is to be made or resumed.
+pp_state_done() {
+	pp_state_complete || return 1
+	pp_state_clean
+	pp_note "$PP_STATE: already complete ($(pp_count "$(pp_state_get .records)" record)); remove it for a new $1"
+}
+
 # pp_state_put STEP JQ-FILTER [jq args…]: the state updated and written (STEP-written: the
 # temporary on disk, the rename still to come).
 pp_state_put() {
