@@ -286,3 +286,49 @@ paginate: product type 7: stop: offset 1 reached the total 1; 1 page, 1 record" 
 	assert_failure 2
 	[ "$stderr" = "docsvision-card: __page: PP_DV_CREDS is not set: a page is run by docsvision-card through paginate, not alone" ]
 }
+
+@test "ux: a common option is one row of lib.sh's PP_OPTIONS: with a row added, every pipeline shows it, takes it and hands it to fetch-page" {
+	local share=$BATS_TEST_TMPDIR/share bin=$BATS_TEST_TMPDIR/bin real p
+	local box=b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d card=0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0
+	mkdir -p "$share" "$bin"
+	# the one edit: a row for fetch-page's -A
+	sed 's/^cacert .*/&\nuser-agent . PP_AGENT . agent . -A ./' "$ROOT/pipelines/lib.sh" >"$share/lib.sh"
+	real=$(dirname "$(command -v paginate)")
+	for p in "$real"/*; do ln -s "$p" "$bin/"; done
+	rm "$bin/fetch-page"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"$LOG"\nexit 69\n' >"$bin/fetch-page"
+	chmod +x "$bin/fetch-page"
+	export PAGEPULL_SHARE=$share PAGEPULL_BIN=$bin LOG=$BATS_TEST_TMPDIR/argv
+	export MERCURY_USER=u MERCURY_PASSWORD=p DIADOC_TOKEN=t
+	for p in "mercury-products --type 1" datamill-cursor "diadoc-events --box $box" \
+		"diadoc-packet --box $box --packet p" "docsvision-card $card"; do
+		run ${p%% *} --help
+		assert_output --partial "[--user-agent agent]"
+		rm -f "$LOG"
+		run $p -q --user-agent 'my agent' --retry 0 --base-url http://127.0.0.1:9
+		assert_failure 69
+		grep -q -- "-A my agent" "$LOG" || fail "${p%% *}: fetch-page got no -A: $(cat "$LOG")"
+	done
+}
+
+@test "ux: every pipeline's --help and man page name every common option of PP_OPTIONS" {
+	local rows long short var def arg rest p n=0
+	rows=$(PP_NAME=x PP_SELF=$ROOT/pipelines/x bash -c '. "$1"; printf %s "$PP_OPTIONS"' _ "$ROOT/pipelines/lib.sh")
+	for p in datamill-cursor diadoc-events diadoc-packet docsvision-card mercury-products; do
+		run "$p" --help
+		mandoc -T ascii "$ROOT/man/$p.1" | col -b >"$BATS_TEST_TMPDIR/man"
+		while read -r long short var def arg rest; do
+			[ -n "$long" ] || continue
+			n=$((n + 1))
+			if [ "$short" = . ]; then
+				[[ $output == *"[--$long"[\ \]]* ]] || fail "$p --help: no --$long"
+			elif [ "$arg" = . ]; then
+				[[ ${output%%]*} == "usage: $p [-"*"$short"* ]] || fail "$p --help: no -$short"
+			else
+				[[ $output == *"[-$short $arg]"* ]] || fail "$p --help: no -$short $arg"
+			fi
+			grep -q -- "--$long" "$BATS_TEST_TMPDIR/man" || fail "$p.1: no --$long"
+		done <<<"$rows"
+	done
+	[ "$n" -ge 90 ]
+}
