@@ -67,6 +67,52 @@ mercury() { mercury-products --base-url "$EMU" --type 5 --count 10 -q "$@"; }
 	[ "$(connections)" -eq 2 ]
 }
 
+@test "fetch-keeper: mercury-products with several types makes one connection for the whole run, its keeper gone after it" {
+	mercury-products --base-url "$EMU" --type 5 --type 6 --type 7 --count 10 -q -o kept
+	requests=$(emu_ctl log | jq -s length)
+	[ "$requests" -ge 9 ]
+	[ "$(connections)" -eq 1 ]
+	[ -z "$(our_keepers)" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	emu_ctl reset -X POST >/dev/null
+	PAGEPULL_NO_KEEPALIVE=1 mercury-products --base-url "$EMU" --type 5 --type 6 --type 7 --count 10 -q -o alone
+	cmp kept alone
+	[ "$(connections)" -eq "$requests" ]
+	# -P 3: the run's keeper has 3 workers, so at most 3 connections for all the types
+	emu_ctl reset -X POST >/dev/null
+	mercury-products --base-url "$EMU" --type 5 --type 6 --type 7 --count 10 -q -P 3 -o par
+	cmp kept par
+	[ "$(connections)" -le 3 ]
+}
+
+@test "fetch-keeper: mercury-products' run keeper ends with it on SIGTERM and after a kill -9 of the keeper" {
+	emu_ctl "reset?mercury_records=300" -X POST >/dev/null
+	fault 'api=mercury&kind=drip&bytes_per_sec=40000'
+	mercury-products --base-url "$EMU" --type 5 --type 6 --count 25 -q -o out --retry-delay 0.1 2>err &
+	pid=$!
+	for i in $(seq 1 100); do pids=$(our_keepers); [ -n "$pids" ] && break; sleep 0.02; done
+	[ -n "$pids" ]
+	kill -9 $pids
+	wait "$pid" || fail "exit $? ($(tail -n 2 err))"
+	{ emu_ctl 'truth/mercury?productType=5'; emu_ctl 'truth/mercury?productType=6'; } >truth56
+	[ "$(count out)" -eq "$(count truth56)" ]
+	cmp <(jq -cS . out | LC_ALL=C sort) <(jq -cS . truth56 | LC_ALL=C sort)
+	[ -z "$(our_keepers)" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	mercury-products --base-url "$EMU" --type 5 --type 6 --count 25 -q -o out2 2>err &
+	pid=$!
+	for i in $(seq 1 100); do pids=$(our_keepers); [ -n "$pids" ] && break; sleep 0.02; done
+	[ -n "$pids" ]
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 143 ]
+	for i in $(seq 1 100); do [ -z "$(our_keepers)$(ls -A "$TMPDIR")" ] && break; sleep 0.05; done
+	[ -z "$(our_keepers)" ]
+	[ -z "$(ls -A "$TMPDIR")" ]
+	assert_equal "$(cat err)" "mercury-products: interrupted"
+}
+
 @test "fetch-keeper: -P 4 pages share at most 4 connections, in page order" {
 	PAGEPULL_NO_KEEPALIVE=1 mercury -o seq
 	emu_ctl reset -X POST >/dev/null
