@@ -79,6 +79,7 @@ row() {	# row NAME: one run of it, in the client's namespace
 	curl-K) "${CLI[@]}" curl -fsS -K "$W/curl.cfg" ;;
 	curl-per-page) "${CLI[@]}" bash -c "$(declare -f curl_per_page); $(declare -p MPAGES CA W MH MURL); curl_per_page" ;;
 	curl-parallel-8) "${CLI[@]}" curl -fsS --no-progress-meter --parallel --parallel-max 8 -K "$W/curl.cfg" ;;
+	mercury-types*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} mercury-products --base-url "$EMU" $b --count 10 -q ;;
 	mercury*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} mercury-products --base-url "$EMU" $b --type 5 --count 10 -q ${P8:+-P 8} ;;
 	paginate-pipeline) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} paginate -q -s offset --page-size 10 --total-field total \
 		--end-on-fault offsetOutOfRangeFault --pipeline -- fetch-page $b --user-env MC --soap \
@@ -134,7 +135,7 @@ latency() {
 	export MC=mercury:mercury-secret
 	printf '\n-- %s, %s pages of Mercury (10 products), %s of Diadoc events (100) --\n' \
 		"$scheme" "$MPAGES" "$DPAGES"
-	rows python-mercury curl-K mercury mercury-nokeep paginate-pipeline curl-per-page \
+	rows python-mercury curl-K mercury mercury-nokeep mercury-types mercury-types-nokeep paginate-pipeline curl-per-page \
 		python-diadoc diadoc-events diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep
 	printf 'ratios: mercury/python %s (before: %s); diadoc-events/python %s (before: %s); -P 8 mercury/curl --parallel %s (before: %s)\n' \
 		"$(ratio "${MS[mercury]}" "${MS[python-mercury]}")" "$(ratio "${MS[mercury-nokeep]}" "${MS[python-mercury]}")" \
