@@ -239,15 +239,18 @@ int pager_commit_ready(void)
 			return -1;
 		}
 		struct page *p = page_slot(run.next.index);
+		/* A wrong guess is thrown away before anything else: a page launched at other
+		 * coordinates than the head's is never judged (its failure is no failure of the
+		 * run), nor waited for. */
+		if (opts->strategy == PG_OFFSET && p->at.offset != run.next.offset) {
+			pager_discard();
+			return -1;
+		}
 		if (p->st == PS_RUN || p->st == PS_WAIT)
 			return -1;
 		if (p->st == PS_FAIL) {
 			warnx("%s", buf_str(&p->msg));
 			return finish(p->status);
-		}
-		if (opts->strategy == PG_OFFSET && p->at.offset != run.next.offset) {	/* a wrong guess */
-			pager_discard();
-			return -1;
 		}
 		if (p->st == PS_END && !end_believed(p))
 			continue;	/* now waiting for a retry, or failed */

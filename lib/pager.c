@@ -8,9 +8,10 @@
  * page at the head of the window is judged (pagejudge.c: stop rules, guards) and written
  * when its command is done, then the checkpoint follows (pagecommit.c). Only the head's
  * successor is certain; pages further ahead are guesses (offset + the largest page seen,
- * or the next page number) made once the total or the page count is known, and each is
- * checked when its turn comes: a wrong guess throws the guesses away and the window
- * restarts from the true coordinates. A page's states: the diagram in pager.h.
+ * or the next page number) made once the total or the page count is known (-s offset
+ * under --parallel also before it: speculate), and each is checked when its turn comes:
+ * a wrong guess throws the guesses away, unjudged, and the window restarts from the true
+ * coordinates. A page's states: the diagram in pager.h.
  */
 #include <err.h>
 #include <errno.h>
@@ -164,6 +165,18 @@ static int in_flight(void)
 	return n;
 }
 
+/* -s offset with --parallel and a total to come (--total-field): before any page has
+ * declared it, the pages after the first are launched with it, at the offsets that
+ * --page-size gives (as curl --parallel knows every URL up front), so that the first page
+ * does not run alone. They are guesses like any page ahead: judged, and written, only at
+ * the head, once the total is known; those at or past it never come there (the run ends
+ * at the total and pager_discard ends them), so that they are never output nor taken for
+ * faults (an end-of-data fault is believed only at the head, at or past the total). */
+static int speculate(void)
+{
+	return opts->parallel > 1 && opts->total_field && !run.total_seen;
+}
+
 static int can_plan(void)
 {
 	long long ahead = run.plan.index - run.next.index;
@@ -175,7 +188,7 @@ static int can_plan(void)
 	if (ahead == 0)
 		return 1;
 	if (opts->strategy == PG_OFFSET)
-		return run.have_total && run.plan.offset < run.total;
+		return run.have_total ? run.plan.offset < run.total : speculate();
 	if (opts->strategy == PG_PAGES)
 		return run.have_count && run.plan.number <= run.page_count;
 	return 0;
