@@ -16,6 +16,7 @@ W=$BENCH_DATA/latency
 mkdir -p "$W"
 export MERCURY_USER=mercury MERCURY_PASSWORD=mercury-secret
 export DIADOC_CLIENT_ID=pagepull-demo DIADOC_TOKEN=diadoc-secret-token
+export DOCSVISION_USER=docsvision DOCSVISION_PASSWORD=dv-secret
 BOX=b7c5d2a0-6f1e-4c3b-9a8d-2e5f7a9c1b3d
 NS_WS=http://api.vetrf.ru/schema/cdm/registry/ws-definitions/v2
 NS_BS=http://api.vetrf.ru/schema/cdm/base
@@ -33,7 +34,14 @@ emu_up() {	# emu_up [OPTIONS…]: the emulator (in pp-srv when there is a netns)
 }
 emu_down() { kill "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; }
 ctl() { "${CLI[@]}" curl -fsS ${CA:+--cacert "$CA"} "$@"; }
-reset() { ctl -X POST "$EMU/_emulator/reset?records=0&mercury_records=$((LAT_PAGES * 10 * 8 / 3))&diadoc_events_records=$((LAT_PAGES * 100 - 50))" >/dev/null; }
+reset() {
+	ctl -X POST "$EMU/_emulator/reset?records=0&mercury_records=$((LAT_PAGES * 10 * 8 / 3))&diadoc_events_records=$((LAT_PAGES * 100 - 50))&diadoc_packet_records=$((LAT_PAGES * 100 - 50))&datamill_records=$((LAT_PAGES * 100 - 50))&docsvision_records=$((LAT_PAGES * 20))" >/dev/null
+}
+# The other three pipelines' ids (packet and card ids do not depend on the dataset).
+ids() {
+	PACKET=$(ctl "$EMU/_emulator/info" | jq -r '.packets[] | select(.name == "big") | .id')
+	CARD=$(ctl "$EMU/_emulator/info" | jq -r '.cards[] | select(.name == "big") | .id')
+}
 
 # The request bodies and curl configs for the anchors: Mercury type 5, pages of 10.
 prepare() {
@@ -87,6 +95,10 @@ row() {	# row NAME: one run of it, in the client's namespace
 		--expand-data "$(sed 's/<bs:count>10</<bs:count>{{PAGE_SIZE}}</; s/<bs:offset>0</<bs:offset>{{PAGE_OFFSET}}</' "$W/mercury.xml")" "$MURL" \
 		'|' xml2ndjson -N "dt=$NS_DT" --records //dt:productList/dt:product --meta total=//dt:productList/@total ;;
 	diadoc-events*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} diadoc-events --base-url "$EMU" $b --box "$BOX" --limit 100 -q ;;
+	diadoc-packet*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} diadoc-packet --base-url "$EMU" $b --box "$BOX" --packet "$PACKET" -q ;;
+	datamill-cursor*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} datamill-cursor --base-url "$EMU/datamill" $b --class TWorker \
+		--select LastName --select FirstName -q ;;
+	docsvision-card*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} docsvision-card --base-url "$EMU" $b --auth basic -q "$CARD" ;;
 	esac >/dev/null
 }
 
@@ -132,11 +144,13 @@ latency() {
 	fi
 	reset
 	prepare
+	ids
 	export MC=mercury:mercury-secret
 	printf '\n-- %s, %s pages of Mercury (10 products), %s of Diadoc events (100) --\n' \
 		"$scheme" "$MPAGES" "$DPAGES"
 	rows python-mercury curl-K mercury mercury-nokeep mercury-types mercury-types-nokeep paginate-pipeline curl-per-page \
-		python-diadoc diadoc-events diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep
+		python-diadoc diadoc-events diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep \
+		diadoc-packet diadoc-packet-nokeep datamill-cursor datamill-cursor-nokeep docsvision-card docsvision-card-nokeep
 	printf 'ratios: mercury/python %s (before: %s); diadoc-events/python %s (before: %s); -P 8 mercury/curl --parallel %s (before: %s)\n' \
 		"$(ratio "${MS[mercury]}" "${MS[python-mercury]}")" "$(ratio "${MS[mercury-nokeep]}" "${MS[python-mercury]}")" \
 		"$(ratio "${MS[diadoc-events]}" "${MS[python-diadoc]}")" "$(ratio "${MS[diadoc-events-nokeep]}" "${MS[python-diadoc]}")" \
@@ -151,13 +165,15 @@ cpu_per_page() {
 	emu_up --records 0 || return 1
 	reset
 	prepare
+	ids
 	printf '\n-- client CPU a page on loopback (HTTP, sequential) --\n'
 	local k
-	for k in mercury mercury-nokeep diadoc-events diadoc-events-nokeep; do
+	for k in mercury mercury-nokeep diadoc-events diadoc-events-nokeep diadoc-packet diadoc-packet-nokeep \
+		datamill-cursor datamill-cursor-nokeep docsvision-card docsvision-card-nokeep; do
 		NOKEEP= P8=
 		[[ $k == *-nokeep* ]] && NOKEEP=1
 		reset
-		/usr/bin/time -f '%U %S' -o "$W/cpu" bash -c "$(declare -f row); $(declare -p CLI EMU CA BOX NOKEEP P8 W NS_DT MURL); row $k"
+		/usr/bin/time -f '%U %S' -o "$W/cpu" bash -c "$(declare -f row); $(declare -p CLI EMU CA BOX PACKET CARD NOKEEP P8 W NS_DT MURL); row $k"
 		local pages
 		pages=$(ctl "$EMU/_emulator/log" | jq -s '[.[] | select(.api != null)] | length')
 		printf '%-34s %6s pages %8s ms CPU/page\n' "$k" "$pages" \
