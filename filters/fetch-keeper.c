@@ -189,6 +189,8 @@ static void worker(int lfd)
 			_exit(EXIT_IOERR);
 		}
 		serve(c, &b, home, errfd, null);
+		if (b.p)	/* the client's environment may hold secrets: not kept till the next one */
+			explicit_bzero(b.p, b.len);
 		client = -1;
 		close(c);
 	}
