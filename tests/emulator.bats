@@ -636,6 +636,25 @@ soapenv:${n#*:} ${n%%:*} 1 1"
 	kill "$pid"; wait "$pid" || true
 }
 
+@test "emulator: --tls-max 1.2 serves TLS 1.2 only; TLS 1.3 by default" {
+	"$ROOT/tests/emulator/run" --records 5 --tls-cert "$T/cert.pem" --tls-max 1.2 >"$T/out" 2>"$T/err" &
+	local pid=$! i
+	for i in $(seq 100); do [ -s "$T/out" ] && break; sleep 0.05; done
+	local url; url=$(head -n 1 "$T/out")
+	run bash -c "curl -sS -m 5 -v -o /dev/null --cacert '$T/cert.pem' '$url/_emulator/info' 2>&1 | grep -o 'SSL connection using TLSv1\.[0-9]'"
+	assert_output 'SSL connection using TLSv1.2'
+	run curl -sS -m 5 -o /dev/null --tlsv1.3 --cacert "$T/cert.pem" "$url/_emulator/info"
+	assert_failure 35
+	kill "$pid"; wait "$pid" || true
+	"$ROOT/tests/emulator/run" --records 5 --tls-cert "$T/cert.pem" >"$T/out" 2>"$T/err" &
+	pid=$!
+	for i in $(seq 100); do [ -s "$T/out" ] && break; sleep 0.05; done
+	url=$(head -n 1 "$T/out")
+	run bash -c "curl -sS -m 5 -v -o /dev/null --cacert '$T/cert.pem' '$url/_emulator/info' 2>&1 | grep -o 'SSL connection using TLSv1\.[0-9]'"
+	assert_output 'SSL connection using TLSv1.3'
+	kill "$pid"; wait "$pid" || true
+}
+
 @test "emulator: a million records start at once and pages from the far end are served" {
 	"$ROOT/tests/emulator/run" --records 1000000 >"$T/out" 2>"$T/err" &
 	local pid=$! i

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Network latency: the pipelines across a 20 ms round trip (two network namespaces joined
 # by TUN devices and netdelay, 10 ms each way; needs root, else skipped), over HTTP and
-# TLS 1.3, against the anchors a user would compare with: one kept-alive Python
+# TLS 1.3 (and a TLS 1.2 server for a few rows), against the anchors a user would compare with: one kept-alive Python
 # http.client connection, and curl -K with every page in one process; also one curl
 # process a page. Rows run alternately (LAT_RUNS rounds; the median is shown); the
 # connections and full TLS handshakes of each run are counted from the emulator's log.
@@ -135,10 +135,11 @@ declare -A MS
 
 latency() {
 	local scheme=$1
+	MS=()
 	CA=
-	if [ "$scheme" = tls ]; then
+	if [ "$scheme" != http ]; then
 		CA=$W/cert.pem
-		emu_up --bind "$ADDR" --records 0 --tls --tls-cert "$CA"
+		emu_up --bind "$ADDR" --records 0 --tls --tls-cert "$CA" --tls-max "$([ "$scheme" = tls12 ] && echo 1.2 || echo 1.3)"
 	else
 		emu_up --bind "$ADDR" --records 0
 	fi
@@ -148,13 +149,19 @@ latency() {
 	export MC=mercury:mercury-secret
 	printf '\n-- %s, %s pages of Mercury (10 products), %s of Diadoc events (100) --\n' \
 		"$scheme" "$MPAGES" "$DPAGES"
-	rows python-mercury curl-K mercury mercury-nokeep mercury-types mercury-types-nokeep paginate-pipeline curl-per-page \
-		python-diadoc diadoc-events diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep \
-		diadoc-packet diadoc-packet-nokeep datamill-cursor datamill-cursor-nokeep docsvision-card docsvision-card-nokeep
+	# shellcheck disable=SC2086 # LAT_ROWS: a list of row names, to measure only those
+	local all="python-mercury curl-K mercury mercury-nokeep mercury-types mercury-types-nokeep paginate-pipeline \
+		curl-per-page python-diadoc diadoc-events diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep \
+		diadoc-packet diadoc-packet-nokeep datamill-cursor datamill-cursor-nokeep docsvision-card docsvision-card-nokeep"
+	# TLS 1.2 (a server that offers no 1.3: one more round trip a full handshake): the anchors,
+	# Mercury and Diadoc events, sequential and -P 8.
+	[ "$scheme" != tls12 ] || all="python-mercury curl-K mercury mercury-nokeep python-diadoc diadoc-events
+		diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep"
+	rows ${LAT_ROWS:-$all}
 	printf 'ratios: mercury/python %s (before: %s); diadoc-events/python %s (before: %s); -P 8 mercury/curl --parallel %s (before: %s)\n' \
-		"$(ratio "${MS[mercury]}" "${MS[python-mercury]}")" "$(ratio "${MS[mercury-nokeep]}" "${MS[python-mercury]}")" \
-		"$(ratio "${MS[diadoc-events]}" "${MS[python-diadoc]}")" "$(ratio "${MS[diadoc-events-nokeep]}" "${MS[python-diadoc]}")" \
-		"$(ratio "${MS[mercury-P8]}" "${MS[curl-parallel-8]}")" "$(ratio "${MS[mercury-P8-nokeep]}" "${MS[curl-parallel-8]}")"
+		"$(ratio "${MS[mercury]:-}" "${MS[python-mercury]:-}")" "$(ratio "${MS[mercury-nokeep]:-}" "${MS[python-mercury]:-}")" \
+		"$(ratio "${MS[diadoc-events]:-}" "${MS[python-diadoc]:-}")" "$(ratio "${MS[diadoc-events-nokeep]:-}" "${MS[python-diadoc]:-}")" \
+		"$(ratio "${MS[mercury-P8]:-}" "${MS[curl-parallel-8]:-}")" "$(ratio "${MS[mercury-P8-nokeep]:-}" "${MS[curl-parallel-8]:-}")"
 	emu_down
 }
 
@@ -182,7 +189,7 @@ cpu_per_page() {
 	emu_down
 }
 
-bench_header "network latency: ${NETNS_DELAY_MS} ms each way (user-space TUN forwarder), HTTP and TLS 1.3"
+bench_header "network latency: ${NETNS_DELAY_MS} ms each way (user-space TUN forwarder), HTTP, TLS 1.3 and a TLS 1.2 server"
 if [ -n "${LAT_CPU_ONLY:-}" ]; then
 	echo "LAT_CPU_ONLY: the latency rows skipped"
 elif netns_up; then
@@ -190,6 +197,7 @@ elif netns_up; then
 	SRV=(ip netns exec "$NETNS_SRV") CLI=(ip netns exec "$NETNS_CLI") ADDR=$NETNS_SRV_ADDR
 	latency http
 	latency tls
+	latency tls12
 	netns_down
 	trap - EXIT
 fi

@@ -23,4 +23,4 @@ measure() {
 	rm -f "$t" "$t.err"
 }
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then echo "scale=2; $1 / $2" | bc; else echo -; fi; }

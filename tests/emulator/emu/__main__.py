@@ -31,6 +31,8 @@ def options(argv):
     a('--connect-latency', type=float, default=0, metavar='MS', help='delay on every new connection')
     a('--tls', action='store_true', help='serve https with a self-signed certificate')
     a('--tls-cert', metavar='FILE', help='where to write the certificate (PEM); implies --tls')
+    a('--tls-max', choices=('1.2', '1.3'), default='1.3',
+      help='the highest TLS version offered (1.2: a server one round trip slower a handshake)')
     a('--log', metavar='FILE', help='append the request log to FILE as NDJSON')
     a('--mercury-user', default='mercury')
     a('--mercury-password', default='mercury-secret')
@@ -107,7 +109,7 @@ def main(argv):
     if args.tls or args.tls_cert:
         cert = args.tls_cert or os.path.join(tempfile.mkdtemp(prefix='pagepull-emu-'), 'cert.pem')
         try:
-            ctx = tls_context(cert, make_cert(cert, args.bind))
+            ctx = tls_context(cert, make_cert(cert, args.bind), args.tls_max)
         except (OSError, subprocess.CalledProcessError) as e:
             print('emulator: tls: %s' % e, file=sys.stderr)
             return 1

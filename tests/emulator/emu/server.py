@@ -371,8 +371,10 @@ def malform(body, kind):
     return body[:mid] + b'\x00' + body[mid:]
 
 
-def tls_context(certfile, keyfile):
+def tls_context(certfile, keyfile, max_version='1.3'):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(certfile, keyfile)
+    if max_version == '1.2':
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     return ctx
 
