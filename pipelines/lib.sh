@@ -645,4 +645,67 @@ pp_run() {
 	return "$st"
 }
 
+# --- the run's connection keeper -----------------------------------------------------------
+# One connection keeper (fetch-keeper(1)) for a whole run, named in PAGEPULL_KEEPER, which
+# paginate and every fetch-page of the run then use instead of their own: one TCP connection
+# and one TLS handshake for all the run's requests (mercury-products' types, DocsVision's
+# login, cursor, pages and logout). Its parent is this shell, so that it ends with it however
+# it ends (SIGTERM on its parent's death). pp_keeper_stop ends it and waits for it, and a
+# fetch-keeper ends only once it has reaped its workers: after pp_keeper_stop no exchange that
+# was handed to it (a killed page's, say) is still going on, so a request made then (a
+# logout) is the run's last.
+# pp_keeper_start [own]: none where PAGEPULL_NO_KEEPALIVE is set. A keeper named already (an
+# outer one) is used as it is, unless `own`: then the run has its own anyway (an outer one
+# cannot be ended and waited for), and if it cannot start, no keeper at all (direct
+# exchanges, not paginate's, which a signal would leave behind); without `own` a keeper
+# that cannot start leaves paginate's own.
+PP_KEEPER_PID='' PP_KEEPER_SOCK='' PP_KEEPER_OWN=''
+pp_keeper_start() {
+	PP_KEEPER_OWN=${1:-}
+	case ${PAGEPULL_NO_KEEPALIVE:-0} in 0 | '') ;; *) return 0 ;; esac
+	if [ -n "${PAGEPULL_KEEPER:-}" ]; then
+		[ -n "$PP_KEEPER_OWN" ] || return 0
+		unset PAGEPULL_KEEPER
+	fi
+	local fd sock=''
+	exec {fd}< <(
+		[ -z "${PP_LOCK_FD:-}" ] || exec {PP_LOCK_FD}>&-
+		exec fetch-keeper -P "${PP_PARALLEL:-1}" --serve
+	)
+	PP_KEEPER_PID=$!
+	read -r -u "$fd" sock || true
+	exec {fd}<&-
+	if [ -z "$sock" ]; then
+		pp_keeper_stop
+		[ -z "$PP_KEEPER_OWN" ] || export PAGEPULL_NO_KEEPALIVE=1
+		return 0
+	fi
+	PP_KEEPER_SOCK=$sock
+	export PAGEPULL_KEEPER=$sock
+}
+
+# pp_keeper_stop: the run's keeper ended and waited for (its workers with it); its socket
+# and directory removed (the keeper removes them itself, unless it was killed with -9).
+pp_keeper_stop() {
+	[ -n "$PP_KEEPER_PID" ] || return 0
+	kill -s TERM "$PP_KEEPER_PID" 2>/dev/null || true
+	wait "$PP_KEEPER_PID" 2>/dev/null || true
+	PP_KEEPER_PID=''
+	if [ -n "$PP_KEEPER_SOCK" ]; then
+		rm -f -- "$PP_KEEPER_SOCK"
+		rmdir -- "${PP_KEEPER_SOCK%/S}" 2>/dev/null || true
+		PP_KEEPER_SOCK=''
+		unset PAGEPULL_KEEPER
+	fi
+}
+
+# pp_keeper_alive: the run's keeper replaced if it died (a kill -9), so that the requests
+# after it share one connection again rather than make one each.
+pp_keeper_alive() {
+	[ -n "$PP_KEEPER_PID" ] || return 0
+	kill -0 "$PP_KEEPER_PID" 2>/dev/null && return 0
+	pp_keeper_stop
+	pp_keeper_start "$PP_KEEPER_OWN"
+}
+
 pp_locate

@@ -442,3 +442,137 @@ docsvision-card: SessionLogin: failed (exit 69)"
 	assert_failure 2
 	assert_line --index 0 "docsvision-card: --auth kerberos: basic, ntlm, negotiate or any"
 }
+
+# --- one connection for the whole run (fetch-keeper) ----------------------------------------
+
+# conns: the distinct connections of the DocsVision requests in the emulator's log.
+conns() { emu_ctl 'log?api=docsvision' | jq -s '[.[].conn] | unique | length'; }
+
+# logout_last: the run's SessionLogout is its one logout and its last request to arrive
+# (by the log's numbers, and by the emulator's count, so that a request still being
+# answered is not missed), with CursorClose just before it; no session or cursor left.
+logout_last() {
+	local log
+	log=$(emu_ctl 'log?api=docsvision' | jq -sc 'sort_by(.n)')
+	assert_equal "$(jq -r '[.[].op] | .[-2:] | join(" ")' <<<"$log")" "CursorClose SessionLogout"
+	assert_equal "$(jq '[.[] | select(.op == "SessionLogout")] | length' <<<"$log")" 1
+	assert_equal "$(jq '.[-1].n' <<<"$log")" "$(emu_ctl info | jq .requests)"
+	assert_equal "$(emu_ctl info | jq -c '[.open_sessions, .open_cursors]')" '[[],[]]'
+}
+
+# in_background SIGNAL CMD…: CMD started with SIGNAL's default action (a background job of
+# a script ignores SIGINT otherwise); its pid in BG.
+in_background() {
+	python3 -c 'import os, signal, sys; signal.signal(getattr(signal, "SIG" + sys.argv[1]), signal.SIG_DFL); os.execvp(sys.argv[2], sys.argv[2:])' "$@" &
+	BG=$!
+}
+
+@test "docsvision-card: one connection for the whole run, SessionLogin to SessionLogout; one a request with PAGEPULL_NO_KEEPALIVE=1; at most P with -P P" {
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	local out=$BATS_TEST_TMPDIR requests
+	dv -q "$(card big)" -o "$out/kept"
+	same_as_truth "$out/kept" 'docsvision?card=big'
+	requests=$(emu_ctl 'log?api=docsvision' | jq -s length)
+	[ "$requests" -ge 10 ]
+	assert_equal "$(conns)" 1
+	logout_last
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	PAGEPULL_NO_KEEPALIVE=1 dv -q "$(card big)" -o "$out/alone"
+	cmp "$out/kept" "$out/alone"
+	assert_equal "$(conns)" "$requests"
+	logout_last
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	dv -q -P 3 "$(card big)" -o "$out/par"
+	cmp "$out/kept" "$out/par"
+	[ "$(conns)" -le 3 ]
+	logout_last
+	# an outer keeper is left alone: the run has its own, which it can end and wait for
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	fetch-keeper -- docsvision-card --base-url "$EMU" -q "$(card big)" -o "$out/outer"
+	cmp "$out/kept" "$out/outer"
+	assert_equal "$(conns)" 1
+	logout_last
+}
+
+@test "docsvision-card: over TLS, one full handshake for the whole run; one a request with PAGEPULL_NO_KEEPALIVE=1" {
+	cd "$BATS_TEST_TMPDIR"
+	"$ROOT/tests/emulator/run" --records 0 --docsvision-records 300 --docsvision-page-kb 4 \
+		--tls --tls-cert cert.pem >tls.out 2>/dev/null &
+	local tls_pid=$! base i
+	for i in $(seq 1 100); do [ -s tls.out ] && break; sleep 0.05; done
+	base=$(head -n 1 tls.out)
+	local id
+	id=$(curl -fsS --cacert cert.pem "$base/_emulator/info" | jq -r '.cards[] | select(.name == "big") | .id')
+	docsvision-card --base-url "$base" --cacert cert.pem -q "$id" -o kept
+	curl -fsS --cacert cert.pem "$base/_emulator/log" >kept.log
+	curl -fsS --cacert cert.pem -X POST "$base/_emulator/reset" >/dev/null
+	PAGEPULL_NO_KEEPALIVE=1 docsvision-card --base-url "$base" --cacert cert.pem -q "$id" -o alone
+	curl -fsS --cacert cert.pem "$base/_emulator/log" >alone.log
+	kill "$tls_pid"
+	cmp kept alone
+	[ "$(count kept)" -eq 300 ]
+	local handshakes='map(select(.api != null)) | group_by(.conn) | map(.[0].tls) | group_by(.) | map("\(.[0]) \(length)") | join(", ")'
+	run -0 jq -rs "$handshakes" kept.log
+	assert_output "full 1"
+	run -0 jq -rs "$handshakes" alone.log
+	assert_output "full $(jq -s 'map(select(.api != null)) | length' alone.log)"
+	[ "$(count alone.log)" -ge 10 ]
+	assert_equal "$(jq -rs 'map(select(.api != null)) | sort_by(.n) | .[-1].op' kept.log)" SessionLogout
+}
+
+@test "docsvision-card: SessionLogout once and last on an error and on SIGTERM and SIGINT while a page's retry waits in the keeper; the keeper gone first" {
+	export KEEPER_MARK=$BATS_TEST_TMPDIR
+	# an error mid-run: the pages' keeper ended before CursorClose and SessionLogout, which
+	# then have a connection each
+	reset 'docsvision_records=300&docsvision_page_kb=4'
+	fault 'api=docsvision&kind=http&status=403&op=CursorReadPage&on=3'
+	run dv -q "$(card big)"
+	assert_failure 69
+	logout_last
+	assert_equal "$(conns)" 3
+	[ -z "$(our_keepers)" ]
+	local sig rc
+	for sig in TERM INT; do
+		# page 4's request has its 429: the signal comes while the keeper's worker waits
+		# out the Retry-After to send it again, mid-exchange for a page that paginate kills
+		reset 'docsvision_records=300&docsvision_page_kb=4'
+		fault 'api=docsvision&kind=http&status=429&retry_after=3&op=CursorReadPage&on=3'
+		in_background "$sig" docsvision-card --base-url "$EMU" --retry-delay 0.1 -q "$(card big)" -o "$BATS_TEST_TMPDIR/out"
+		for _ in $(seq 1 400); do
+			[ "$(emu_ctl faults | jq '.[0].fired')" -eq 1 ] && break
+			sleep 0.05
+		done
+		[ "$(emu_ctl faults | jq '.[0].fired')" -eq 1 ]
+		kill -"$sig" "$BG"
+		rc=0
+		wait "$BG" || rc=$?
+		assert_equal "$sig $rc" "$sig $([ "$sig" = INT ] && echo 130 || echo 143)"
+		# no worker is left to send the retry after the logout
+		[ -z "$(our_keepers)" ]
+		logout_last
+		assert_equal "$(requests docsvision CursorReadPage)" 3
+		assert_equal "$(conns)" 3
+	done
+}
+
+@test "docsvision-card: a kill -9 of the run's keeper mid-page costs no row; CursorClose and SessionLogout then share a new keeper's connection" {
+	export KEEPER_MARK=$BATS_TEST_TMPDIR
+	reset 'docsvision_records=300&docsvision_page_kb=4&latency=40'
+	dv -q "$(card big)" -o "$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$! pids=''
+	for _ in $(seq 1 400); do
+		[ "$(requests docsvision CursorReadPage)" -ge 3 ] && pids=$(our_keepers) && [ -n "$pids" ] && break
+		sleep 0.02
+	done
+	[ -n "$pids" ]
+	kill -9 $pids
+	wait "$pid" || fail "exit $? ($(tail -n 2 "$BATS_TEST_TMPDIR/err"))"
+	same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+	logout_last
+	local log
+	log=$(emu_ctl 'log?api=docsvision' | jq -sc 'sort_by(.n)')
+	# the requests before the kill on one connection; after it the pages' own
+	assert_equal "$(jq '.[0].conn == .[1].conn and .[1].conn == .[2].conn' <<<"$log")" true
+	assert_equal "$(jq '.[-1].conn == .[-2].conn and .[-2].conn != .[-3].conn' <<<"$log")" true
+	[ -z "$(our_keepers)" ]
+}
