@@ -486,7 +486,7 @@ in_background() {
 	cmp "$out/kept" "$out/par"
 	[ "$(conns)" -le 3 ]
 	logout_last
-	# an outer keeper is left alone: the run has its own, which it can end and wait for
+	# under an outer keeper (left alone: the run has its own, which it can end and wait for)
 	reset 'docsvision_records=300&docsvision_page_kb=4'
 	fetch-keeper -- docsvision-card --base-url "$EMU" -q "$(card big)" -o "$out/outer"
 	cmp "$out/kept" "$out/outer"
