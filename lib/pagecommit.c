@@ -151,7 +151,11 @@ static int check_total(void)
 
 static int finish(int rc)
 {
-	pager_discard();
+	/* The pages ahead of the end: after a success each one still running is let end its
+	 * exchange (a round trip begun with the last pages, whose connection the next run
+	 * segment may share) and waited for; after a failure they are killed. */
+	pager_discard(rc ? DISCARD_KILL : DISCARD_DRAIN);
+	pager_drained();
 	/* A state saved as complete must not outlive a failed check: the same command would
 	 * then say "already complete". Only a new run can be exact. */
 	if (!rc && run.done && (rc = check_total()))
@@ -241,9 +245,9 @@ int pager_commit_ready(void)
 		struct page *p = page_slot(run.next.index);
 		/* A wrong guess is thrown away before anything else: a page launched at other
 		 * coordinates than the head's is never judged (its failure is no failure of the
-		 * run), nor waited for. */
+		 * run), nor waited for here (it drains while the true pages run). */
 		if (opts->strategy == PG_OFFSET && p->at.offset != run.next.offset) {
-			pager_discard();
+			pager_discard(DISCARD_DRAIN);
 			return -1;
 		}
 		if (p->st == PS_RUN || p->st == PS_WAIT)

@@ -400,6 +400,7 @@ struct job {
 };
 int job_start(struct job *j, char **const stage[], int n, char *const extra[], int *outfd);
 void job_kill(const struct job *j, int sig);	/* the whole process group */
+void job_mute(struct job *j);	/* the later stages' messages will not be shown */
 int job_wait(struct job *j, int nohang, int *wst);
 
 /* pager.h: paginate's engine (pager.c, pagejudge.c, pagecommit.c). */

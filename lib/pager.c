@@ -11,7 +11,10 @@
  * or the next page number) made once the total or the page count is known (-s offset
  * under --parallel also before it: speculate), and each is checked when its turn comes:
  * a wrong guess throws the guesses away, unjudged, and the window restarts from the true
- * coordinates. A page's states: the diagram in pager.h.
+ * coordinates. A discarded page whose command still runs is not killed but drained (its
+ * output read and thrown away until it ends, bounded in time), and the run waits for it
+ * before it ends: a page command killed mid-exchange costs the connection keeper its
+ * connection. A page's states: the diagram in pager.h.
  */
 #include <err.h>
 #include <errno.h>
@@ -26,10 +29,13 @@
 #include "pagepull.h"
 #include "pager.h"
 
-/* A discarded page's command gets SIGTERM, then this many waits of DISCARD_WAIT_USEC
+/* A page killed when the run fails gets SIGTERM, then this many waits of DISCARD_WAIT_USEC
  * (2 s in all) to end before SIGKILL. */
 #define DISCARD_WAITS 200
 #define DISCARD_WAIT_USEC 10000
+/* A discarded page that was running is drained for at most this long (seconds, less if
+ * --max-time ends it sooner): its exchange is normally a round trip that had begun. */
+#define DISCARD_GRACE 10
 /* poll(2) wakes at least this often (ms), whatever else is due. */
 #define POLL_MAX_MS 60000
 /* Without a terminal, --progress=0 still lets poll sleep this long (seconds). */
@@ -134,32 +140,76 @@ static void reap(struct page *p, int read_errno)
 		page_judge_exit(p, wst);
 }
 
-void pager_discard(void)
+/* SIGTERM to the whole group, then SIGKILL if it has not ended within 2 s. */
+static void end_job(struct job *j, int fd)
+{
+	int wst, k;
+	job_kill(j, SIGTERM);
+	close(fd);
+	for (k = 0; k < DISCARD_WAITS && !job_wait(j, 1, &wst); k++)
+		usleep(DISCARD_WAIT_USEC);
+	if (k == DISCARD_WAITS) {
+		job_kill(j, SIGKILL);
+		job_wait(j, 0, &wst);
+	}
+}
+
+/* A running page that is discarded: its command goes on as a drain, so that an exchange
+ * it has begun (with the run's connection keeper, say) ends as it would have, its answer
+ * thrown away; killing it would have cost that exchange's connection. */
+static void drain_add(struct page *p)
+{
+	if (run.ndrains == PAGER_MAX_PARALLEL) {	/* cannot be: in_flight bounds them */
+		end_job(&p->job, p->fd);
+		p->fd = -1;
+		return;
+	}
+	struct drain *d = &run.drains[run.ndrains++];
+	job_mute(&p->job);	/* an unjudged page's decoder has nothing to say */
+	d->job = p->job;
+	d->fd = p->fd;
+	d->deadline = fmin(p->deadline ? p->deadline : INFINITY, clock_now() + DISCARD_GRACE);
+	p->job.n = 0;		/* the drain holds the processes now */
+	p->fd = -1;
+}
+
+/* A drain ends (kill: killed first); its slot goes to the last one's. */
+static void drain_end(struct drain *d, int kill)
+{
+	int wst;
+	if (kill)
+		job_kill(&d->job, SIGKILL);
+	close(d->fd);
+	job_wait(&d->job, 0, &wst);	/* its status is no page's */
+	*d = run.drains[--run.ndrains];
+}
+
+void pager_discard(enum discard how)
 {
 	for (long long i = run.next.index; i < run.plan.index; i++) {
 		struct page *p = page_slot(i);
-		if (p->st == PS_RUN) {
-			job_kill(&p->job, SIGTERM);
-			close(p->fd);
-			int wst, k;
-			for (k = 0; k < DISCARD_WAITS && !job_wait(&p->job, 1, &wst); k++)
-				usleep(DISCARD_WAIT_USEC);
-			if (k == DISCARD_WAITS) {
-				job_kill(&p->job, SIGKILL);
-				job_wait(&p->job, 0, &wst);
-			}
+		if (p->st == PS_RUN && how == DISCARD_DRAIN)
+			drain_add(p);
+		else if (p->st == PS_RUN) {
+			end_job(&p->job, p->fd);
+			p->fd = -1;
 		}
 		page_to(p, PS_FREE);
+	}
+	while (how == DISCARD_KILL && run.ndrains) {
+		struct drain *d = &run.drains[run.ndrains - 1];
+		end_job(&d->job, d->fd);
+		run.ndrains--;
 	}
 	pos_copy(&run.plan, &run.next);
 }
 
 /* --- the window ------------------------------------------------------------------- */
 
-/* Page commands running or waiting for a retry. */
+/* Page commands running or waiting for a retry, and drains. */
 static int in_flight(void)
 {
-	int n = 0;
+	int n = run.ndrains;
 	for (long long i = run.next.index; i < run.plan.index; i++)
 		n += page_slot(i)->st == PS_RUN || page_slot(i)->st == PS_WAIT;
 	return n;
@@ -170,8 +220,9 @@ static int in_flight(void)
  * --page-size gives (as curl --parallel knows every URL up front), so that the first page
  * does not run alone. They are guesses like any page ahead: judged, and written, only at
  * the head, once the total is known; those at or past it never come there (the run ends
- * at the total and pager_discard ends them), so that they are never output nor taken for
- * faults (an end-of-data fault is believed only at the head, at or past the total). */
+ * at the total and pager_discard drains them: their output thrown away, their exchange let
+ * end so that its connection stays), so that they are never output nor taken for faults
+ * (an end-of-data fault is believed only at the head, at or past the total). */
 static int speculate(void)
 {
 	return opts->parallel > 1 && opts->total_field && !run.total_seen;
@@ -183,7 +234,8 @@ static int can_plan(void)
 	if (ahead >= run.window ||
 	    (opts->max_pages && run.plan.index - run.first_index >= opts->max_pages))
 		return 0;
-	if (ahead > 0 && in_flight() >= opts->parallel)
+	/* the head too: a drain still holds its place (its connection) */
+	if (in_flight() >= opts->parallel)
 		return 0;
 	if (ahead == 0)
 		return 1;
@@ -224,29 +276,34 @@ static void launch_ready(double t)
 static void wait_events(void)
 {
 	static char chunk[1 << 16];
-	/* At most --parallel pages run (can_plan), and --parallel is at most this. */
+	/* At most --parallel pages run or drain (can_plan), and --parallel is at most this. */
 	struct pollfd pf[PAGER_MAX_PARALLEL];
 	struct page *pp[PAGER_MAX_PARALLEL];
-	int n = 0;
+	int n = 0, nd = run.ndrains;
 	double t = clock_now(), wake = INFINITY;
 	for (long long i = run.next.index; i < run.plan.index; i++) {
 		struct page *p = page_slot(i);
-		if (p->st == PS_RUN) {
+		if (p->st == PS_RUN && n + nd < PAGER_MAX_PARALLEL) {
 			pf[n] = (struct pollfd){ p->fd, POLLIN, 0 }, pp[n++] = p;
 			if (p->deadline)
 				wake = fmin(wake, p->deadline);
 		} else if (p->st == PS_WAIT)
 			wake = fmin(wake, fmax(p->wake, opts->rate ? run.next_launch : 0));
 	}
-	if (opts->rate && can_plan())
+	/* the drains after the pages: pf[n + k] is drains[k] */
+	for (int k = 0; k < nd; k++) {
+		pf[n + k] = (struct pollfd){ run.drains[k].fd, POLLIN, 0 };
+		wake = fmin(wake, run.drains[k].deadline);
+	}
+	if (opts->rate && !run.ending && can_plan())
 		wake = fmin(wake, run.next_launch);
 	if (opts->progress)
 		wake = fmin(wake, run.last_progress +
 			    (run.tty ? PROGRESS_TTY_EVERY : fmax(opts->progress_every, PROGRESS_MIN_EVERY)));
-	if (n == 0 && isinf(wake))
+	if (n + nd == 0 && isinf(wake))
 		return;
 	int ms = isinf(wake) ? -1 : (int)fmin(ceil(fmax(wake - t, 0) * 1000), POLL_MAX_MS);
-	if (poll(pf, (nfds_t)n, ms) == -1) {
+	if (poll(pf, (nfds_t)(n + nd), ms) == -1) {
 		if (errno == EINTR)
 			return;
 		err(EXIT_IOERR, "poll");
@@ -261,6 +318,16 @@ static void wait_events(void)
 			reap(pp[i], k == 0 ? 0 : errno);
 	}
 	t = clock_now();
+	/* Drains from the last, as drain_end moves the last one into the slot it frees: a
+	 * drain's output is read and thrown away until it ends, or its deadline. */
+	for (int k = nd - 1; k >= 0; k--) {
+		struct drain *d = &run.drains[k];
+		ssize_t got = pf[n + k].revents ? read(d->fd, chunk, sizeof chunk) : -1;
+		if (pf[n + k].revents && (got == 0 || (got == -1 && errno != EINTR)))
+			drain_end(d, 0);
+		else if (t >= d->deadline)
+			drain_end(d, 1);
+	}
 	for (int i = 0; i < n; i++)
 		if (pp[i]->st == PS_RUN && pp[i]->deadline && t >= pp[i]->deadline) {
 			/* The whole group: a shell script's curl too. */
@@ -271,6 +338,13 @@ static void wait_events(void)
 	pager_progress(t, 0);
 }
 
+void pager_drained(void)
+{
+	run.ending = 1;		/* nothing is launched any more: no waking for --rate */
+	while (run.ndrains)
+		wait_events();
+}
+
 /* --- the run ------------------------------------------------------------------------- */
 
 /* Every exit path (errx included): no page command is left running behind us. */
@@ -278,6 +352,8 @@ static void end_pages(void)
 {
 	for (int i = 0; run.slots && i < run.window; i++)
 		job_kill(&run.slots[i].job, SIGTERM);
+	for (int k = 0; k < run.ndrains; k++)
+		job_kill(&run.drains[k].job, SIGTERM);
 }
 
 static void on_signal(int sig)
@@ -285,6 +361,8 @@ static void on_signal(int sig)
 	/* The page commands run in process groups of their own: end them with us. */
 	for (int i = 0; run.slots && i < run.window; i++)
 		job_kill(&run.slots[i].job, sig);
+	for (int k = 0; k < run.ndrains; k++)
+		job_kill(&run.drains[k].job, sig);
 	atomic_unlink_pending();
 	/* Not silent: the stop line, as every other end has one (snprintf of integers and
 	 * strings, then write(2): no stdio buffer is touched from the handler). */

@@ -69,7 +69,8 @@ void pos_set_token(struct pos *p, const char *token);
  *   RUN → FAIL          any other exit, a bad control line, a read error
  *   RUN, END → FAIL     instead of WAIT once the attempts (--retry) are spent
  *   FREE, WAIT → FAIL   a launch that fails (fork, exec)
- *   any → FREE          pager_discard: the pages ahead (a wrong guess, or the run is over)
+ *   any → FREE          pager_discard: the pages ahead (a wrong guess, or the run is over);
+ *                       a RUN page's command goes on as a drain (below), or is killed
  *
  * RUN and WAIT are in flight (--parallel bounds them). OK, END and FAIL wait for their
  * turn at the head of the window, where pagecommit.c writes the page or ends the run.
@@ -98,6 +99,16 @@ struct page {
 	struct intake in;	/* its records spooled and control lines merged */
 };
 
+/* A page discarded while its command ran (a wrong guess, or past the end of the data): the
+ * command is left to end by itself, its output read and thrown away, rather than killed
+ * mid-exchange, which would cost the run's connection keeper a connection. It still
+ * counts against --parallel, and is killed at its deadline. */
+struct drain {
+	struct job job;		/* the command's processes; their later stages' messages muted */
+	int fd;			/* the read end of its stdout */
+	double deadline;	/* killed at this time: --max-time, or DISCARD_GRACE after discard */
+};
+
 struct hset {			/* 64-bit hashes seen: tokens, page contents */
 	uint64_t *v;
 	size_t n, cap;
@@ -106,6 +117,9 @@ struct hset {			/* 64-bit hashes seen: tokens, page contents */
 /* The run: its pages, counts, output and clock. One a process (pager.c defines it). */
 struct run {
 	struct page *slots;	/* the window: page index i is in slots[i % window] */
+	struct drain drains[PAGER_MAX_PARALLEL];	/* discarded pages still running */
+	int ndrains;		/* drains in use: with the RUN and WAIT pages, at most --parallel */
+	int ending;		/* the run is over: only its drains are waited for */
 	int window;		/* slots: 1, or PAGER_WINDOW_PER_PARALLEL × --parallel */
 	struct pos next;	/* the page after the last one written: the head of the window */
 	struct pos plan;	/* the next page to launch (plan.index - next.index are ahead) */
@@ -148,7 +162,13 @@ extern struct run run;
 void page_to(struct page *p, enum page_state st);
 void page_fail(struct page *p, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void pager_discard(void);	/* ends the pages ahead of the head; plan = next */
+/* pager_discard: the pages ahead of the head are discarded (plan = next); those still
+ * running become drains (DISCARD_DRAIN), or are killed with the drains there are
+ * (DISCARD_KILL: the run fails). pager_drained: waits until every drain has ended (each
+ * is killed at its deadline, and all by a signal to paginate). */
+enum discard { DISCARD_DRAIN, DISCARD_KILL };
+void pager_discard(enum discard how);
+void pager_drained(void);
 
 /* pagejudge.c: judging a page. page_judge_exit: what its command's exit status and fault
  * mean (RUN → OK, END, WAIT or FAIL). page_judge: the head's records and control fields;

@@ -169,6 +169,15 @@ void job_kill(const struct job *j, int sig)
 		kill(-j->pid[0], sig);
 }
 
+void job_mute(struct job *j)
+{
+	for (int i = 0; i < j->n; i++)
+		if (j->errfd[i] != -1) {
+			close(j->errfd[i]);
+			j->errfd[i] = -1;
+		}
+}
+
 /* The page-status rule, stated once in paginate(1) ("Pipelines without a shell") and
  * followed by pp_status in pipelines/lib.sh: a stage failed for a reason of its own
  * unless its status is 0, or it was killed by SIGPIPE (or exited 141, as a shell stage

@@ -29,6 +29,9 @@ setup() {
 
 # The distinct connections the emulator's log shows since the last reset.
 connections() { emu_ctl log | jq -s '[.[].conn] | unique | length'; }
+# The connections the emulator has accepted so far, this call's own included: those of
+# requests that were never answered (and so never logged) too.
+accepted() { emu_ctl info | jq .connections; }
 
 mercury() { mercury-products --base-url "$EMU" --type 5 --count 10 -q "$@"; }
 
@@ -82,6 +85,27 @@ mercury() { mercury-products --base-url "$EMU" --type 5 --count 10 -q "$@"; }
 	emu_ctl reset -X POST >/dev/null
 	mercury-products --base-url "$EMU" --type 5 --type 6 --type 7 --count 10 -q -P 3 -o par
 	cmp kept par
+	[ "$(connections)" -le 3 ]
+}
+
+@test "fetch-keeper: -P 3 pages past a type's total still in flight at its end cost no connection; the output is exact" {
+	# Type 6 has 20 products: its pages 0, 10 and 20 start together, before the total is
+	# known, and the one at 20 (the end of the data) answers slowly, so that it still runs
+	# when the type is done. It must be let end its exchange, not killed mid-answer, which
+	# closes its worker's connection (a request that is never logged): type 5's pages,
+	# three at a time (each answer takes 300 ms), would then open a fourth. So the count is
+	# of the connections the emulator accepted, not of those in its log.
+	emu_ctl 'reset?latency=300' -X POST >/dev/null
+	fault 'api=mercury&kind=drip&bytes_per_sec=200&match=productType:6,offset:20'
+	before=$(accepted)
+	mercury-products --base-url "$EMU" --type 6 --type 5 --count 10 -q -P 3 -o out 2>err
+	run_connections=$(($(accepted) - before - 1))	# (the second info call's own one)
+	[ "$(emu_ctl faults | jq '.[0].fired')" -eq 1 ]
+	{ emu_ctl 'truth/mercury?productType=6'; emu_ctl 'truth/mercury?productType=5'; } >truth
+	[ "$(count out)" -eq "$(count truth)" ]
+	cmp <(jq -cS . out | LC_ALL=C sort) <(jq -cS . truth | LC_ALL=C sort)
+	[ "$run_connections" -ge 1 ] && [ "$run_connections" -le 3 ]
+	[ ! -s err ] || fail "stderr: $(cat err)"
 	[ "$(connections)" -le 3 ]
 }
 

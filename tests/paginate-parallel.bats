@@ -79,6 +79,61 @@ waits_for_page() {
 	[ "$stderr" = "paginate: stop: offset 15 reached the total 15; 2 pages, 15 records" ]
 }
 
+# past_total_pages WHAT: a ./cmd (TOTAL 15, --page-size 10, -P 4: pages 0-3 start
+# together, 2 and 3 past the total) whose pages 2 and 3 write their pid to pidOFFSET, then
+# do WHAT (shell), then serve 10 records that must never be written and mark endedOFFSET.
+past_total_pages() {
+	cat >cmd <<-EOF
+	#!/bin/sh
+	[ "\$PAGE_OFFSET" -lt 20 ] && exec "$P/offsets"
+	echo \$\$ >pid\$PAGE_OFFSET
+	$1
+	TOTAL=80 "$P/offsets" | sed 's/"total":"80"/"total":"15"/'
+	: >ended\$PAGE_OFFSET
+	EOF
+	chmod +x cmd
+	# a later stage that complains on the pages past the total
+	printf '#!/bin/sh\n[ "$PAGE_OFFSET" -lt 20 ] || echo "noisy: page at $PAGE_OFFSET" >&2\nexec cat\n' >noisy
+	chmod +x noisy
+}
+
+@test "paginate: a page run ahead and discarded while it runs is let end (output thrown away, later stages muted) and waited for" {
+	# Killing it mid-exchange would cost the run's connection keeper a connection
+	# (fetch-keeper(1)). Pages 2 and 3 go on only once the run has written pages 0 and 1.
+	past_total_pages 'until [ "$(wc -l <out 2>/dev/null)" = 15 ]; do sleep 0.05; done'
+	export TOTAL=15
+	run --separate-stderr paginate --page-size 10 --total-field total --parallel 4 -o out --pipeline -- ./cmd '|' ./noisy
+	assert_success
+	[ "$stderr" = "paginate: stop: offset 15 reached the total 15; 2 pages, 15 records" ]
+	assert_equal "$(cat out)" "$(ids 0 14)"
+	[ -e ended20 ] && [ -e ended30 ]
+}
+
+@test "paginate: the wait for a discarded page is bounded: --max-time kills a hung one, and SIGTERM to paginate ends it" {
+	past_total_pages 'sleep 300'
+	export TOTAL=15
+	run --separate-stderr timeout 60 paginate --page-size 10 --total-field total --parallel 4 --max-time 1 -- ./cmd
+	assert_success
+	[ "$stderr" = "paginate: stop: offset 15 reached the total 15; 2 pages, 15 records" ]
+	assert_output "$(ids 0 14)"
+	[ ! -e ended20 ] && [ ! -e ended30 ]
+	rm -f pid20 pid30
+	# no --max-time: paginate waits (up to 10 s); SIGTERM then ends it and its pages
+	paginate --page-size 10 --total-field total --parallel 4 -o out -- ./cmd 2>err &
+	pid=$!
+	for _ in $(seq 200); do [ -e pid20 ] && [ -e pid30 ] && [ "$(wc -l <out)" = 15 ] && break; sleep 0.05; done
+	[ "$(wc -l <out)" = 15 ]
+	kill -0 "$(cat pid20)" && kill -0 "$(cat pid30)"
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 143 ]
+	assert_equal "$(cat err)" "paginate: stop: interrupted by SIGTERM; 2 pages, 15 records"
+	for _ in $(seq 100); do kill -0 "$(cat pid20)" 2>/dev/null || kill -0 "$(cat pid30)" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$(cat pid20)" 2>/dev/null && ! kill -0 "$(cat pid30)" 2>/dev/null
+	[ ! -e ended20 ] && [ ! -e ended30 ]
+}
+
 @test "paginate: --parallel pages once the page count is known" {
 	for i in $(seq 1 9); do page p "$i" "{\"page\":$i}" '@{"count":"9"}'; done
 	run --separate-stderr paginate -s pages --page-count-field count --parallel 3 -- "$P/serve" p PAGE_NUMBER

@@ -2,7 +2,7 @@
 
 A rule is written like a query string, `api=mercury&kind=http&status=503&on=2,5`, at start
 (--fault) or through the control API. It watches the requests to its API (and operation, with
-op=) made after it was added and fires on the Nth ones (on=), every Nth (every=), or with a
+op=; and logged parameters, with match=NAME:VALUE,…) made after it was added and fires on the Nth ones (on=), every Nth (every=), or with a
 seeded probability (prob=&seed=), at most times= times; with no when-clause it fires on every
 request. The first rule that fires decides a request's fault; one fault a request.
 """
@@ -30,7 +30,7 @@ KINDS = {
     'wrong_type': (APIS, {'type': 'text/plain; charset=utf-8', 'body': 'x\n'}),
     'insert': (('mercury',), {'count': '10'}),
 }
-WHEN = ('api', 'kind', 'on', 'every', 'prob', 'seed', 'times', 'op')
+WHEN = ('api', 'kind', 'on', 'every', 'prob', 'seed', 'times', 'op', 'match')
 MERCURY_FAULTS = ('internalServiceFault', 'incorrectRequestFault', 'offsetOutOfRangeFault')
 # Kinds whose answer comes from the service itself (after parsing) rather than instead of it.
 SPOILERS = ('close', 'stall', 'drip', 'malformed', 'truncated')
@@ -58,6 +58,7 @@ class Rule:
             raise ValueError('unknown parameter(s) for kind %s: %s' % (kind, ', '.join(sorted(unknown))))
         self.kind, self.api, self.apis, self.op = kind, api, apis, d.get('op') or None
         self.params = {k: d.get(k, v) for k, v in defaults.items() if d.get(k, v) is not None}
+        self.match = self._pairs(d, 'match')
         self.on = self._ints(d, 'on')
         self.every = self._int(d, 'every', 1)
         self.times = self._int(d, 'times', 1)
@@ -102,9 +103,24 @@ class Rule:
         except ValueError:
             raise ValueError('%s must be a comma-separated list of integers' % k)
 
+    @staticmethod
+    def _pairs(d, k):
+        """match=offset:20,productType:6 → {'offset': '20', 'productType': '6'}"""
+        if not d.get(k):
+            return {}
+        pairs = [x.partition(':') for x in d[k].split(',')]
+        if any(not name or not sep for name, sep, _ in pairs):
+            raise ValueError('%s must be a comma-separated list of NAME:VALUE' % k)
+        return {name: value for name, _, value in pairs}
+
     def watches(self, api, req):
         if (self.api or api) != api or api not in self.apis:
             return False
+        # match: the request's parameters as the log shows them (compared as text)
+        params = getattr(req, 'params', None) or {}
+        for name, value in self.match.items():
+            if name not in params or str(params[name]) != value:
+                return False
         return self.op is None or self.op == req.op
 
     def applicable(self, req):
