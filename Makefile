@@ -24,6 +24,8 @@ override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 DEBS = build-essential pkg-config libcurl4-openssl-dev libexpat1-dev libcjson-dev zlib1g-dev \
        libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev \
        python3 python3-protobuf curl jq bc ca-certificates
+# fetch-keeper links OpenSSL itself (the run's CA store); libcurl4-openssl-dev only suggests it.
+DEBS += libssl-dev
 DEBS_TEST = bats bats-support bats-assert libxml2-utils expat xml2 xmlstarlet yq mandoc \
        groff-base time procps openssl busybox
 # man -w finds build/man (ux.bats); col turns mandoc's page into text (help vs man page):
@@ -111,9 +113,12 @@ $(OBJDIR)/fetch-page-exchange.o: filters/fetch-page.c $(LIBHDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Dmain=fetch_page_main -c -o $@ $<
 
+# The keeper also links libssl and libcrypto itself: it loads the run's CA store once for
+# all its workers (fetch-keeper.c); the client links neither.
 $(PROGDIR)/fetch-keeper: filters/fetch-keeper.c $(OBJDIR)/fetch-page-exchange.o $(LIBA) $(LIBHDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJDIR)/fetch-page-exchange.o $(LIBA) $(LDLIBS)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags openssl) $(LDFLAGS) -o $@ $< $(OBJDIR)/fetch-page-exchange.o \
+		$(LIBA) $(LDLIBS) $(shell pkg-config --libs openssl)
 
 $(PROGDIR)/fetch-page: filters/client/fetch-page.c $(LIBA) $(LIBHDR)
 	@mkdir -p $(@D)

@@ -7,6 +7,8 @@
  * -P workers, each one process with one handle, take exchanges from the socket in turn.
  * A worker that ends (an exit deep in the exchange, a client's stdout gone) tells its
  * client the status first and is replaced. Called as fetch-page, it is the exchange.
+ * The CA store is loaded once, by the parent before it forks the workers, which all
+ * share it (see load_ca).
  */
 #include <err.h>
 #include <errno.h>
@@ -22,6 +24,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <unistd.h>
 #include "pagepull.h"
 
@@ -38,11 +43,21 @@ static int serve_mode;
 static pid_t workers[WORKERS_MAX];
 static volatile sig_atomic_t stopping;
 static int client = -1;		/* the socket of the exchange in progress */
+static const char *cacert;	/* --cacert: the run's CA file, instead of libcurl's default */
+
+/* The run's CA store, loaded by the parent before it forks the workers (load_ca), so that
+ * every worker's every connection shares it instead of loading the CA itself. */
+static struct {
+	X509_STORE *store;	/* NULL: none; every exchange loads its CA as alone */
+	int has_file;		/* it holds a CA file (else only libcurl's default CApath) */
+	struct stat file;	/* that file as loaded, to know it again in an exchange */
+} run_ca;
 
 static void __attribute__((noreturn)) usage(int status)
 {
-	fputs("usage: fetch-keeper [-P n] --serve\n"
-	      "       fetch-keeper [-P n] [--] command [argument ...]\n", status ? stderr : stdout);
+	fputs("usage: fetch-keeper [-P n] [--cacert file] --serve\n"
+	      "       fetch-keeper [-P n] [--cacert file] [--] command [argument ...]\n",
+	      status ? stderr : stdout);
 	exit(status);
 }
 
@@ -71,6 +86,87 @@ static void on_exit_hook(int status, void *arg)
 		return;
 	fflush(NULL);	/* every stream still open: stdout may be closed (fshut) by now */
 	reply('X', status);
+}
+
+/*
+ * The CA store, once a run. libcurl makes a new SSL_CTX for each new connection and fills
+ * its X509 store from CURLOPT_CAINFO and CURLOPT_CAPATH: parsing Debian's bundle is some
+ * 13-20 ms of CPU, once a connection, and so once a worker under -P. Here the parent loads
+ * it once (load_ca: the same calls and flags as libcurl's) before it forks the workers; an
+ * exchange whose CA is that one (keeper_ca_use) sets CAINFO and CAPATH to none and puts
+ * the store into each new connection's SSL_CTX from CURLOPT_SSL_CTX_FUNCTION (install_ca).
+ * Why that is exactly libcurl's own verification, in curl-7_88_1's lib/vtls/openssl.c:
+ * ossl_connect_step1 sets SSL_VERIFY_PEER (verifypeer is untouched here), then calls the
+ * SSL_CTX function, then SSL_new; the X509 store is filled only later, lazily, by
+ * Curl_ssl_setup_x509_store (from ossl_connect_step2 once the ClientHello is sent, or from
+ * bio_cf_in_read before the server's first bytes reach OpenSSL), which takes
+ * SSL_CTX_get_cert_store — this store — to populate_x509_store: with CAfile and CApath
+ * NULL that loads nothing (Debian's libcurl is built without --with-ca-fallback, so no
+ * X509_STORE_set_default_paths) and sets X509_V_FLAG_TRUSTED_FIRST and PARTIAL_CHAIN, which
+ * the store has already. CURLOPT_CA_CACHE_TIMEOUT 0 keeps libcurl's own store cache (per
+ * handle, keyed by CAfile) out of it. A certificate that the store does not trust fails
+ * the handshake as it would alone. Connections and TLS sessions are reused only between
+ * exchanges with the same CAfile and CApath (Curl_ssl_config_matches, lib/vtls/vtls.c), so
+ * one verified with this store (both NULL) never serves an exchange with another CA, nor
+ * the reverse.
+ */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* As libcurl's populate_x509_store would for an exchange: the file (--cacert, else
+ * libcurl's default), libcurl's default CApath (a hash directory, read lazily), the flags.
+ * Only when libcurl's TLS library is OpenSSL; none when the file cannot be loaded (the
+ * exchanges that name it then fail as they would alone). */
+static void load_ca(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	if (!v->ssl_version || strncmp(v->ssl_version, "OpenSSL/", 8) != 0)
+		return;
+	const char *file = cacert ? cacert : v->cainfo;
+	struct stat after;
+	X509_STORE *store = X509_STORE_new();
+	if (!store || (file && (stat(file, &run_ca.file) == -1 || !X509_STORE_load_file(store, file) ||
+				stat(file, &after) == -1 || !same_file(&run_ca.file, &after))) ||
+	    (v->capath && !X509_STORE_load_path(store, v->capath))) {
+		X509_STORE_free(store);
+		ERR_clear_error();
+		return;
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_TRUSTED_FIRST | X509_V_FLAG_PARTIAL_CHAIN);
+	run_ca.store = store;
+	run_ca.has_file = file != NULL;
+}
+
+static CURLcode install_ca(CURL *h, void *ssl_ctx, void *store)
+{
+	if (!X509_STORE_up_ref(store))
+		return CURLE_OUT_OF_MEMORY;
+	SSL_CTX_set_cert_store(ssl_ctx, store);	/* frees the connection's own, empty one */
+	return CURLE_OK;
+}
+
+/* For fetch-page.c's setup: when the exchange's CA file (its --cacert, else libcurl's
+ * default) is the one loaded for the run, unchanged since, it verifies with the run's
+ * store and libcurl loads nothing: 1. Else 0, nothing set. */
+int keeper_ca_use(CURL *h, const char *file)
+{
+	struct stat st;
+	if (!run_ca.store)
+		return 0;
+	if (!file)
+		file = curl_version_info(CURLVERSION_NOW)->cainfo;
+	if (!file != !run_ca.has_file || (file && (stat(file, &st) == -1 || !same_file(&st, &run_ca.file))))
+		return 0;
+	if (curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, install_ca) != CURLE_OK)
+		return 0;
+	curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, run_ca.store);
+	curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	return 1;
 }
 
 static int read_request(int c, struct buf *b, int fds[4], struct keeper_req *h)
@@ -263,6 +359,7 @@ static int serve_socket(void)
 	buf_free(&line);
 	dup2(null, 1);
 	close(null);
+	load_ca();	/* once, for every worker */
 	for (int i = 0; i < parallel; i++)
 		start_worker(i, lfd);
 	while (!stopping) {
@@ -288,6 +385,7 @@ static int serve_socket(void)
 /* fetch-keeper command…: like ssh-agent command, a keeper for as long as it runs. */
 static int run_command(char **cmd)
 {
+	keeper_cacert = cacert;
 	keeper_start(parallel);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -309,8 +407,9 @@ static int run_command(char **cmd)
 	return WEXITSTATUS(wst);
 }
 
-enum { O_SERVE = 256, O_HELP, O_VERSION };
+enum { O_SERVE = 256, O_CACERT, O_HELP, O_VERSION };
 static const struct option longopts[] = {
+	{ "cacert", required_argument, 0, O_CACERT },
 	{ "parallel", required_argument, 0, 'P' },
 	{ "serve", no_argument, 0, O_SERVE },
 	{ "help", no_argument, 0, O_HELP },
@@ -336,6 +435,7 @@ int main(int argc, char **argv)
 			}
 			parallel = (int)asked;
 			break;
+		case O_CACERT: cacert = optarg; break;
 		case O_SERVE: serve_mode = 1; break;
 		case 'h':
 		case O_HELP: usage(EXIT_OK); break;

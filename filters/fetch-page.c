@@ -57,6 +57,8 @@ static struct request {
 	struct buf cred_vars;	/* the variables the credentials came from, for the 401 hint */
 } req;
 
+int keeper_ca_use(CURL *h, const char *cacert);	/* filters/fetch-keeper.c */
+
 static struct http_xfer xfer;	/* the exchange; xfer.out is stdout or the -o temporary */
 static char *tmp_path;		/* the -o temporary, removed unless renamed */
 
@@ -305,6 +307,34 @@ static void opt_proxy(const char *arg)
 	opts.proxy = arg;
 }
 
+/* A proxy from --proxy or the variables libcurl reads (detect_proxy in curl-7_88_1's
+ * lib/url.c), even an empty one. */
+static int proxy_configured(void)
+{
+	static const char *const vars[] = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+					    "ALL_PROXY" };
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+		if (getenv(vars[i]))
+			return 1;
+	return opts.proxy != NULL;
+}
+
+/* The CA: in a keeper, the run's store, loaded once for every page, when it is this
+ * exchange's CA (fetch-keeper.c). Not with -k (nothing to load), -v (its trace shows
+ * libcurl loading the CA, as alone) or a proxy (libcurl would give an HTTPS proxy's
+ * connection the same SSL_CTX function, and so the server's store): libcurl loads it. */
+static void setup_ca(CURL *h)
+{
+	if (!opts.insecure && !opts.verbose && !proxy_configured() && keeper_ca_use(h, opts.cacert))
+		return;
+	if (opts.cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, opts.cacert);
+	if (opts.insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 static void setup(CURL *h)
 {
 	curl_easy_setopt(h, CURLOPT_URL, req.url);
@@ -323,12 +353,7 @@ static void setup(CURL *h)
 		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
 		curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	}
-	if (opts.cacert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, opts.cacert);
-	if (opts.insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	setup_ca(h);
 	if (opts.netrc)
 		curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_REQUIRED);
 	if (opts.netrc_file)

@@ -183,6 +183,8 @@ int keeper_mkdir(char sock[KEEPER_PATH_MAX])
 	return 0;
 }
 
+const char *keeper_cacert;
+
 void keeper_start(int parallel)
 {
 	const char *named = getenv("PAGEPULL_KEEPER");
@@ -191,7 +193,11 @@ void keeper_start(int parallel)
 		return;
 	char n[16];
 	snprintf(n, sizeof n, "%d", parallel < 1 ? 1 : parallel);
-	char *argv[] = { "fetch-keeper", "-P", n, "--serve", NULL };
+	char *argv[] = { "fetch-keeper", "-P", n, "--serve", NULL, NULL, NULL };
+	if (keeper_cacert) {
+		argv[4] = "--cacert";
+		argv[5] = (char *)keeper_cacert;
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);	/* the terminal's ^C goes to paginate, which ends us */

@@ -322,6 +322,7 @@ int keeper_disabled(void);
 int keeper_call(int argc, char **argv, int *status);
 int keeper_mkdir(char sock[KEEPER_PATH_MAX]);
 void keeper_start(int parallel);
+extern const char *keeper_cacert;	/* keeper_start's --cacert: the run's CA file, loaded once */
 void keeper_stop(void);
 
 /* The modules below serve paginate (the page driver). */

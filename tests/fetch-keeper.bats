@@ -37,7 +37,7 @@ mercury() { mercury-products --base-url "$EMU" --type 5 --count 10 -q "$@"; }
 
 @test "fetch-keeper: --help prints the synopsis on stdout; no command is a usage error (2)" {
 	run -0 fetch-keeper --help
-	assert_line --index 0 "usage: fetch-keeper [-P n] --serve"
+	assert_line --index 0 "usage: fetch-keeper [-P n] [--cacert file] --serve"
 	run -2 fetch-keeper
 	assert_line --index 0 "fetch-keeper: a command or --serve is needed"
 	run -2 fetch-keeper -P 0 true
@@ -288,4 +288,127 @@ S'
 	# the first run: one connection, one full handshake; the second: one a page
 	run jq -s 'map(select(.api != null)) | group_by(.conn) | map(.[0].tls) | group_by(.) | map("\(.[0]) \(length)") | join(", ")' <<<"$log"
 	assert_output "\"full $((1 + $(grep -c 'cert.pem", O_RDONLY' alone.trace)))\""
+}
+
+# tls_start ARGS…: an https emulator of this test's own at $TLS, its certificate in cert.pem
+# (ended by teardown).
+tls_start() {
+	"$ROOT/tests/emulator/run" --records 0 --mercury-records 200 --tls-cert cert.pem "$@" >tls.out 2>/dev/null &
+	TLS_PID=$!
+	for i in $(seq 1 100); do [ -s tls.out ] && break; sleep 0.05; done
+	TLS=$(head -n 1 tls.out)
+	[ -n "$TLS" ]
+	TLS_MERCURY="$TLS/platform/services/2.0/ProductService"
+}
+
+teardown() {
+	[ -z "${TLS_PID:-}" ] || kill "$TLS_PID" 2>/dev/null || :
+}
+
+# reads NAME TRACE: how often the processes that strace followed opened a file NAME.
+reads() { grep -c "/$1\", O_RDONLY\|\"$1\", O_RDONLY" "$2" || :; }
+
+# A self-signed certificate that is not the emulator's.
+wrong_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+		-subj /CN=wrong -days 1 -out wrong.pem 2>/dev/null
+}
+
+@test "fetch-keeper: -P 4 over TLS: the CA file (fetch-keeper --cacert) is read once for all the workers' connections, every page right" {
+	[ -z "${PAGEPULL_SANITIZED:-}" ] || skip "LeakSanitizer does not run under strace"
+	tls_start --latency 200
+	printf '<x/>' >body
+	PAGEPULL_NO_KEEPALIVE=1 fetch-page -s --cacert cert.pem --user-env MC --soap-action GetProductByTypeList \
+		-d @body "$TLS_MERCURY" >alone
+	curl -fsS --cacert cert.pem -X POST "$TLS/_emulator/reset" >/dev/null
+	# four pages at once: four workers, each with its own connection and handshake
+	strace -f -qq -e trace=openat -o four.trace fetch-keeper -P 4 --cacert cert.pem -- bash -c '
+		for i in 1 2 3 4; do
+			fetch-page -s --cacert cert.pem --user-env MC --soap-action GetProductByTypeList \
+				-d @body "$0" >out$i & pids+=($!)
+		done
+		for p in "${pids[@]}"; do wait $p || exit; done' "$TLS_MERCURY"
+	for i in 1 2 3 4; do cmp alone out$i; done
+	run reads cert.pem four.trace
+	assert_output 1
+	run jq -s '[.[].conn] | unique | length' < <(curl -fsS --cacert cert.pem "$TLS/_emulator/log")
+	[ "$output" -ge 2 ]
+	# a paginated run at -P 4 in the keeper
+	strace -f -qq -e trace=openat -o run.trace fetch-keeper -P 4 --cacert cert.pem -- \
+		mercury-products --base-url "$TLS" --cacert cert.pem --type 5 --count 10 -q -P 4 -o kept
+	curl -fsS --cacert cert.pem "$TLS/_emulator/truth/mercury?productType=5" >truth
+	[ "$(count kept)" -eq 60 ]
+	cmp <(jq -cS . kept | LC_ALL=C sort) <(jq -cS . truth | LC_ALL=C sort)
+	run reads cert.pem run.trace
+	assert_output 1
+}
+
+@test "fetch-keeper: a wrong CA still fails (69, fetch-page's message) when the keeper loaded it once for all pages: the default bundle, another --cacert" {
+	[ -z "${PAGEPULL_SANITIZED:-}" ] || skip "LeakSanitizer does not run under strace"
+	wrong_ca
+	tls_start
+	four='for i in 1 2 3 4; do fetch-page -s --user-env MC -d x "$@" "$0" 2>err$i & pids+=($!); done
+		st=; for p in "${pids[@]}"; do wait $p; st="$st $?"; done; echo $st'
+	PAGEPULL_NO_KEEPALIVE=1 run -69 fetch-page -s --user-env MC -d x "$TLS_MERCURY"
+	assert_output "fetch-page: $TLS_MERCURY: SSL certificate problem: self-signed certificate"
+	run -0 strace -f -qq -e trace=openat -o default.trace fetch-keeper -P 4 -- bash -c "$four" "$TLS_MERCURY"
+	assert_output "69 69 69 69"
+	for i in 1 2 3 4; do
+		assert_equal "$(cat err$i)" "fetch-page: $TLS_MERCURY: SSL certificate problem: self-signed certificate"
+	done
+	run reads ca-certificates.crt default.trace
+	assert_output 1
+	PAGEPULL_NO_KEEPALIVE=1 run -69 fetch-page -s --cacert wrong.pem --user-env MC -d x "$TLS_MERCURY"
+	local alone=$output
+	run -0 strace -f -qq -e trace=openat -o wrong.trace fetch-keeper -P 4 --cacert wrong.pem -- \
+		bash -c "$four" "$TLS_MERCURY" --cacert wrong.pem
+	assert_output "69 69 69 69"
+	for i in 1 2 3 4; do assert_equal "$(cat err$i)" "$alone"; done
+	run reads wrong.pem wrong.trace
+	assert_output 1
+}
+
+# same_tls KEEPER_ARGS -- ARGS…: fetch-page ARGS against the https emulator, alone and served
+# by fetch-keeper KEEPER_ARGS: the same status, stdout, stderr.
+same_tls() {
+	local a=0 k=0 kargs=()
+	while [ "$1" != -- ]; do kargs+=("$1"); shift; done
+	shift
+	PAGEPULL_NO_KEEPALIVE=1 fetch-page "$@" "$TLS_MERCURY" >alone.out 2>alone.err </dev/null || a=$?
+	fetch-keeper "${kargs[@]}" -- fetch-page "$@" "$TLS_MERCURY" >kept.out 2>kept.err </dev/null || k=$?
+	[ "$a" -eq "$k" ] || fail "exit $a alone, $k with a keeper: fetch-page $*"
+	cmp alone.out kept.out || fail "stdout differs: fetch-page $*"
+	diff alone.err kept.err || fail "stderr differs: fetch-page $*"
+	echo "$k"
+}
+
+@test "fetch-keeper: -k, another --cacert or none, a missing one: as alone, whatever CA the keeper loaded; no connection verified by one CA serves another" {
+	wrong_ca
+	tls_start
+	printf '<x/>' >body
+	local ok=(--user-env MC --soap-action GetProductByTypeList -d @body)
+	for keeper in "--cacert wrong.pem" "--cacert cert.pem" ""; do
+		run -0 same_tls $keeper -- -s -k "${ok[@]}"
+		assert_output 0
+		run -0 same_tls $keeper -- -s --cacert cert.pem "${ok[@]}"
+		assert_output 0
+		run -0 same_tls $keeper -- -s --cacert wrong.pem "${ok[@]}"
+		assert_output 69
+		run -0 same_tls $keeper -- -s "${ok[@]}"
+		assert_output 69
+		run -0 same_tls $keeper -- -s --cacert no-such.pem "${ok[@]}"
+		assert_output 69
+	done
+	# -v: libcurl loads the CA itself, and its trace says so, as alone
+	fetch-keeper --cacert cert.pem -- fetch-page -v -s --cacert cert.pem "${ok[@]}" "$TLS_MERCURY" >/dev/null 2>err
+	run grep -c '^\*  CAfile: cert.pem$' err
+	assert_output 1
+	# one worker, one connection at a time: each page verified by its own CA, whichever
+	# verified the connection before it
+	local seq='for ca in cert.pem wrong.pem cert.pem "" cert.pem; do
+		fetch-page -s ${ca:+--cacert "$ca"} "$@" "$0" >/dev/null 2>&1; printf "%s " $?; done'
+	for keeper in "--cacert wrong.pem" "--cacert cert.pem" ""; do
+		run -0 fetch-keeper $keeper -- bash -c "$seq" "$TLS_MERCURY" "${ok[@]}"
+		assert_output "0 69 0 69 0 "
+	done
 }
