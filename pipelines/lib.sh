@@ -653,7 +653,8 @@ pp_run() {
 # it ends (SIGTERM on its parent's death). pp_keeper_stop ends it and waits for it, and a
 # fetch-keeper ends only once it has reaped its workers: after pp_keeper_stop no exchange that
 # was handed to it (a killed page's, say) is still going on, so a request made then (a
-# logout) is the run's last.
+# logout) is the run's last. It loads the run's CA once for every request: --cacert's file
+# (PP_CACERT), else libcurl's default.
 # pp_keeper_start [own]: none where PAGEPULL_NO_KEEPALIVE is set. A keeper named already (an
 # outer one) is used as it is, unless `own`: then the run has its own anyway (an outer one
 # cannot be ended and waited for), and if it cannot start, no keeper at all (direct
@@ -670,7 +671,7 @@ pp_keeper_start() {
 	local fd sock=''
 	exec {fd}< <(
 		[ -z "${PP_LOCK_FD:-}" ] || exec {PP_LOCK_FD}>&-
-		exec fetch-keeper -P "${PP_PARALLEL:-1}" --serve
+		exec fetch-keeper -P "${PP_PARALLEL:-1}" ${PP_CACERT:+--cacert "$PP_CACERT"} --serve
 	)
 	PP_KEEPER_PID=$!
 	read -r -u "$fd" sock || true

@@ -314,7 +314,7 @@ wrong_ca() {
 		-subj /CN=wrong -days 1 -out wrong.pem 2>/dev/null
 }
 
-@test "fetch-keeper: -P 4 over TLS: the CA file (fetch-keeper --cacert) is read once for all the workers' connections, every page right" {
+@test "fetch-keeper: -P 4 over TLS: the CA file (fetch-keeper --cacert, mercury-products --cacert) is read once for all the workers' connections, every page right" {
 	[ -z "${PAGEPULL_SANITIZED:-}" ] || skip "LeakSanitizer does not run under strace"
 	tls_start --latency 200
 	printf '<x/>' >body
@@ -333,8 +333,8 @@ wrong_ca() {
 	assert_output 1
 	run jq -s '[.[].conn] | unique | length' < <(curl -fsS --cacert cert.pem "$TLS/_emulator/log")
 	[ "$output" -ge 2 ]
-	# a paginated run at -P 4 in the keeper
-	strace -f -qq -e trace=openat -o run.trace fetch-keeper -P 4 --cacert cert.pem -- \
+	# a pipeline at -P 4: its run's keeper loads the pipeline's --cacert
+	strace -f -qq -e trace=openat -o run.trace \
 		mercury-products --base-url "$TLS" --cacert cert.pem --type 5 --count 10 -q -P 4 -o kept
 	curl -fsS --cacert cert.pem "$TLS/_emulator/truth/mercury?productType=5" >truth
 	[ "$(count kept)" -eq 60 ]
