@@ -49,8 +49,10 @@ mercury() { mercury-products --base-url "$EMU" --type 5 --count 10 -q "$@"; }
 @test "fetch-keeper: fetch-page links no libcurl; a keeper's exchange needs none in the client" {
 	run -0 ldd "$(command -v fetch-page)"
 	refute_output --partial libcurl
+	refute_output --partial libssl
 	run -0 ldd "$(command -v fetch-keeper)"
 	assert_output --partial libcurl
+	assert_output --partial libssl
 }
 
 @test "fetch-keeper: a paginate run makes one connection for all its pages; --no-keepalive one a page" {
