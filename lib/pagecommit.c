@@ -252,6 +252,7 @@ int pager_commit_ready(void)
 		}
 		if (p->st == PS_RUN || p->st == PS_WAIT)
 			return -1;
+		job_show(&p->job);	/* its later stages' messages, held back while it was ahead */
 		if (p->st == PS_FAIL) {
 			warnx("%s", buf_str(&p->msg));
 			return finish(p->status);

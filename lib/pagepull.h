@@ -398,10 +398,15 @@ struct job {
 	char done[JOB_MAX_STAGES];
 	int errfd[JOB_MAX_STAGES];	/* stages after the first: their stderr, shown by job_wait
 					 * only when no earlier stage failed (-1: not captured) */
+	int hold;		/* set after job_start: job_wait keeps those messages back */
+	int held;		/* stages whose messages job_wait kept back, for job_show/job_mute */
 };
 int job_start(struct job *j, char **const stage[], int n, char *const extra[], int *outfd);
 void job_kill(const struct job *j, int sig);	/* the whole process group */
-void job_mute(struct job *j);	/* the later stages' messages will not be shown */
+/* job_mute: the later stages' messages will not be shown (while the job runs, or once
+ * job_wait has held them back); job_show: those held back are shown now. */
+void job_mute(struct job *j);
+void job_show(struct job *j);
 int job_wait(struct job *j, int nohang, int *wst);
 
 /* pager.h: paginate's engine (pager.c, pagejudge.c, pagecommit.c). */

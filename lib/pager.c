@@ -133,11 +133,16 @@ static void reap(struct page *p, int read_errno)
 	intake_end(&p->in);
 	close(p->fd);
 	p->fd = -1;
+	/* A page ahead of the head may be thrown away unjudged: its later stages' messages
+	 * wait for its turn (pager_commit_ready), as its records do, unless it is retried. */
+	p->job.hold = p->at.index != run.next.index;
 	job_wait(&p->job, 0, &wst);
 	if (read_errno)
 		page_fail(p, EXIT_IOERR, "reading the command's output: %s", strerror(read_errno));
 	else
 		page_judge_exit(p, wst);
+	if (p->st == PS_WAIT)
+		job_show(&p->job);
 }
 
 /* SIGTERM to the whole group, then SIGKILL if it has not ended within 2 s. */
@@ -194,6 +199,7 @@ void pager_discard(enum discard how)
 			end_job(&p->job, p->fd);
 			p->fd = -1;
 		}
+		job_mute(&p->job);	/* an unjudged page has nothing to say */
 		page_to(p, PS_FREE);
 	}
 	while (how == DISCARD_KILL && run.ndrains) {

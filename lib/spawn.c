@@ -121,6 +121,7 @@ int job_start(struct job *j, char **const stage[], int n, char *const extra[], i
 	char **envp = make_env(extra);
 	int last[2], in = -1, e = 0;
 	j->n = 0;
+	j->hold = j->held = 0;
 	if (pipe2(last, O_CLOEXEC) == -1) {
 		free(envp);
 		return -1;
@@ -171,11 +172,12 @@ void job_kill(const struct job *j, int sig)
 
 void job_mute(struct job *j)
 {
-	for (int i = 0; i < j->n; i++)
+	for (int i = 0, n = j->n ? j->n : j->held; i < n; i++)
 		if (j->errfd[i] != -1) {
 			close(j->errfd[i]);
 			j->errfd[i] = -1;
 		}
+	j->held = 0;
 }
 
 /* The page-status rule, stated once in paginate(1) ("Pipelines without a shell") and
@@ -200,10 +202,10 @@ static int combined(const int *wst, int n)
 
 /* The captured messages of the stages after the first, each only while no stage before
  * it has failed; the memfds are closed. */
-static void show_messages(struct job *j)
+static void show_messages(struct job *j, int n)
 {
-	int earlier_failed = j->n && stage_failed(j->wst[0], j->n == 1);
-	for (int i = 1; i < j->n; i++) {
+	int earlier_failed = n && stage_failed(j->wst[0], n == 1);
+	for (int i = 1; i < n; i++) {
 		int fd = j->errfd[i];
 		char chunk[4096];
 		ssize_t got;
@@ -213,7 +215,8 @@ static void show_messages(struct job *j)
 				;
 		if (fd != -1)
 			close(fd);
-		earlier_failed |= stage_failed(j->wst[i], i == j->n - 1);
+		j->errfd[i] = -1;
+		earlier_failed |= stage_failed(j->wst[i], i == n - 1);
 	}
 }
 
@@ -232,8 +235,17 @@ int job_wait(struct job *j, int nohang, int *wst)
 		j->done[i] = 1;
 	}
 	*wst = combined(j->wst, j->n);
-	show_messages(j);
+	if (j->hold)
+		j->held = j->n;		/* for job_show or job_mute */
+	else
+		show_messages(j, j->n);
 	j->n = 0;
 	memset(j->done, 0, sizeof j->done);
 	return 1;
+}
+
+void job_show(struct job *j)
+{
+	show_messages(j, j->held);
+	j->held = 0;
 }

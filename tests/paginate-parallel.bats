@@ -109,6 +109,29 @@ past_total_pages() {
 	[ -e ended20 ] && [ -e ended30 ]
 }
 
+@test "paginate: a page run ahead and thrown away unjudged shows no message of its later stages, though it ended first" {
+	# pages 2 and 3 (past the total) end before page 0 has declared it; their second
+	# stage complains, which must not be shown: the pages are never judged
+	cat >cmd <<-EOF
+	#!/bin/sh
+	if [ "\$PAGE_OFFSET" = 0 ]; then
+		for _ in \$(seq 200); do [ -e done20 ] && [ -e done30 ] && break; sleep 0.05; done
+		sleep 0.2
+	fi
+	exec "$P/offsets"
+	EOF
+	# (page 1's message, held back while it was ahead, is shown: it is judged and written)
+	printf '#!/bin/sh\n[ "$PAGE_OFFSET" = 0 ] || echo "noisy: page at $PAGE_OFFSET" >&2\ncat\n[ "$PAGE_OFFSET" -lt 20 ] || : >done$PAGE_OFFSET\n' >noisy
+	chmod +x cmd noisy
+	export TOTAL=15
+	run --separate-stderr paginate --page-size 10 --total-field total --parallel 4 --pipeline -- ./cmd '|' ./noisy
+	assert_success
+	assert_output "$(ids 0 14)"
+	[ -e done20 ] && [ -e done30 ]
+	[ "$stderr" = "noisy: page at 10
+paginate: stop: offset 15 reached the total 15; 2 pages, 15 records" ]
+}
+
 @test "paginate: the wait for a discarded page is bounded: --max-time kills a hung one, and SIGTERM to paginate ends it" {
 	past_total_pages 'sleep 300'
 	export TOTAL=15
