@@ -196,6 +196,7 @@ void pager_discard(enum discard how)
 		if (p->st == PS_RUN && how == DISCARD_DRAIN)
 			drain_add(p);
 		else if (p->st == PS_RUN) {
+			job_mute(&p->job);
 			end_job(&p->job, p->fd);
 			p->fd = -1;
 		}

@@ -10,9 +10,10 @@
  * rather than posix_spawn, which cannot set that; an exec failure comes back as an errno
  * over a close-on-exec pipe.
  * One failure, one message: the stderr of every stage after the first is kept in a memfd
- * and copied out when the job ends, unless an earlier stage failed — then it is only the
- * later stage's view of the empty or cut input it got (a decoder's "no element found"
- * after fetch-page's 401).
+ * and copied out when the job ends (or when the caller says: job.hold, job_show, job_mute;
+ * paginate holds a page's back until its turn, and drops an unjudged page's), unless an
+ * earlier stage failed — then it is only the later stage's view of the empty or cut input
+ * it got (a decoder's "no element found" after fetch-page's 401).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pagepull.h"
@@ -235,9 +237,17 @@ int job_wait(struct job *j, int nohang, int *wst)
 		j->done[i] = 1;
 	}
 	*wst = combined(j->wst, j->n);
-	if (j->hold)
-		j->held = j->n;		/* for job_show or job_mute */
-	else
+	if (j->hold) {
+		/* for job_show or job_mute; an empty memfd is closed now, so that pages waiting
+		 * in paginate's window hold a descriptor only for a stage that had something to say */
+		struct stat st;
+		for (int i = 1; i < j->n; i++)
+			if (j->errfd[i] != -1 && fstat(j->errfd[i], &st) == 0 && st.st_size == 0) {
+				close(j->errfd[i]);
+				j->errfd[i] = -1;
+			}
+		j->held = j->n;
+	} else
 		show_messages(j, j->n);
 	j->n = 0;
 	memset(j->done, 0, sizeof j->done);
