@@ -8,7 +8,9 @@
 # --expand-*, ndjson2pb --expand-json, the decoders: no shell runs a page; mercury-products,
 # diadoc-events, diadoc-packet, datamill-cursor), and the pipeline ends with `main "$@"`;
 # or, where a page needs a shell (docsvision-card), the pipeline is two programs: `main`,
-# and `page`, which paginate runs as `"$PP_SELF" __page`, and it ends with `pp_dispatch "$@"`.
+# and `page`, which paginate runs as `"$BASH" "$PP_SELF" __page` (docsvision-card's page
+# runs before this file is sourced, when its settings are all there), and it ends with
+# `pp_dispatch "$@"`.
 # All a page program gets from main is the list PP_PAGE_ENV, declared at the pipeline's top,
 # exported by pp_page_export and checked by pp_dispatch as the page starts (a missing one is
 # one line, exit 2); nothing secret ever goes into argv.

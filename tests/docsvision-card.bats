@@ -576,3 +576,32 @@ in_background() {
 	assert_equal "$(jq '.[-1].conn == .[-2].conn and .[-2].conn != .[-3].conn' <<<"$log")" true
 	[ -z "$(our_keepers)" ]
 }
+
+@test "docsvision-card: a page runs without lib.sh, mktemp, rm, cat or readlink: one fetch-page and two xml2ndjson (b64inflate when compressed)" {
+	local shims=$BATS_TEST_TMPDIR/shims share=$BATS_TEST_TMPDIR/share p c want real
+	mkdir -p "$shims" "$share"
+	export LOG=$BATS_TEST_TMPDIR/log
+	# every program a page might run logs itself with its page, then runs the real one
+	# (PAGEPULL_BIN: first on the PATH that main hands on)
+	for p in fetch-page xml2ndjson b64inflate jq mktemp rm cat readlink; do
+		real=$(command -v "$p")
+		printf '#!/bin/sh\n[ -z "${PAGE_NUMBER:-}" ] || echo "$PAGE_NUMBER %s" >>"$LOG"\nexec %s "$@"\n' \
+			"$p" "$real" >"$shims/$p"
+		chmod +x "$shims/$p"
+	done
+	printf '[ -z "${PAGE_NUMBER:-}" ] || echo "$PAGE_NUMBER lib.sh" >>"$LOG"\n. %s/pipelines/lib.sh\n' \
+		"$ROOT" >"$share/lib.sh"
+	for c in none gzip; do
+		reset "docsvision_records=60&docsvision_page_kb=2&docsvision_compression=$c"
+		[ "$(pages big)" -ge 3 ]
+		: >"$LOG"
+		PAGEPULL_BIN=$shims PAGEPULL_SHARE=$share dv -q "$(card big)" >"$BATS_TEST_TMPDIR/out"
+		same_as_truth "$BATS_TEST_TMPDIR/out" 'docsvision?card=big'
+		want=$([ "$c" = none ] || echo 1 b64inflate; echo 1 xml2ndjson)
+		for p in $(seq 2 "$(pages big)"); do
+			want+=$'\n'"$p fetch-page"$'\n'"$p xml2ndjson"$'\n'
+			want+=$([ "$c" = none ] || echo "$p b64inflate"; echo "$p xml2ndjson")
+		done
+		assert_equal "$(sort -s -n -k 1,1 "$LOG")" "$want"
+	done
+}
