@@ -43,7 +43,7 @@ static int serve_mode;
 static pid_t workers[WORKERS_MAX];
 static volatile sig_atomic_t stopping;
 static int client = -1;		/* the socket of the exchange in progress */
-static const char *cacert;	/* --cacert: the run's CA file, instead of libcurl's default */
+static const char *cacert;	/* --cacert (or PAGEPULL_CACERT): the run's CA file, not libcurl's default */
 
 /* The run's CA store, loaded by the parent before it forks the workers (load_ca), so that
  * every worker's every connection shares it instead of loading the CA itself. */
@@ -426,6 +426,9 @@ int main(int argc, char **argv)
 	}
 	int c;
 	long long asked;
+	const char *env_cacert = getenv("PAGEPULL_CACERT");	/* for the keeper paginate starts */
+	if (env_cacert && *env_cacert)
+		cacert = env_cacert;
 	while ((c = getopt_long(argc, argv, "+hP:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P':

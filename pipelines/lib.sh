@@ -366,6 +366,8 @@ pp_auth_hint() {
 pp_paginate_opts() {
 	pp_table_opts paginate
 	PP_PAGINATE=("${PP_OPTS[@]}")
+	# the keeper paginate starts loads the run's CA once: --cacert's file (fetch-keeper(1))
+	[ -z "$PP_CACERT" ] || export PAGEPULL_CACERT=$PP_CACERT
 }
 
 # pp_status S…: a page pipeline's exit status from its PIPESTATUS, by the page-status rule

@@ -418,3 +418,30 @@ same_tls() {
 		assert_output "0 69 0 69 0 "
 	done
 }
+
+@test "fetch-keeper: PAGEPULL_CACERT names the run's CA for a keeper started without --cacert (paginate's): a pipeline's --cacert read once, no other CA file" {
+	[ -z "${PAGEPULL_SANITIZED:-}" ] || skip "LeakSanitizer does not run under strace"
+	tls_start --datamill-records 300 --latency 100
+	PAGEPULL_NO_KEEPALIVE=1 datamill-cursor --base-url "$TLS/datamill" --cacert cert.pem -q -o alone
+	[ "$(count alone)" -eq 300 ]
+	strace -f -qq -e trace=openat -o dm.trace \
+		datamill-cursor --base-url "$TLS/datamill" --cacert cert.pem -q -o kept
+	cmp alone kept
+	run reads cert.pem dm.trace
+	assert_output 1
+	run reads ca-certificates.crt dm.trace
+	assert_output 0
+	# the variable for a keeper of one's own: four pages at once, four workers
+	printf '<x/>' >body
+	run -0 strace -f -qq -e trace=openat -o env.trace env PAGEPULL_CACERT=cert.pem fetch-keeper -P 4 -- bash -c '
+		for i in 1 2 3 4; do
+			fetch-page -s --cacert cert.pem --user-env MC --soap-action GetProductByTypeList \
+				-d @body "$0" >/dev/null & pids+=($!)
+		done
+		st=; for p in "${pids[@]}"; do wait $p; st="$st $?"; done; echo $st' "$TLS_MERCURY"
+	assert_output "0 0 0 0"
+	run reads cert.pem env.trace
+	assert_output 1
+	run reads ca-certificates.crt env.trace
+	assert_output 0
+}
