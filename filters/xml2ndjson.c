@@ -41,7 +41,7 @@ static struct {			/* the command line's settings */
 	const char *records, *text, *metaout;
 	const char **arrays;
 	struct meta *meta;
-	int nmeta, quiet, qualified, wholedoc, nodtd;
+	int nmeta, quiet, qualified, wholedoc, nodtd, bareattrs;
 	long maxdepth;
 	size_t maxrec;
 	FILE *metaf;
@@ -72,7 +72,8 @@ static void __attribute__((noreturn)) usage(int status)
 	FILE *f = status ? stderr : stdout;
 	fputs("usage: xml2ndjson [-qu] [-N PREFIX=URI]... [--records PATH] [--array NAME|PATH]...\n"
 	      "                  [--meta NAME=PATH]... [--meta-out FILE] [--text PATH] [--qualified]\n"
-	      "                  [--max-depth N] [--max-record-bytes N] [--no-dtd] [FILE...]\n", f);
+	      "                  [--max-depth N] [--max-record-bytes N] [--no-dtd] [--bare-attrs]\n"
+	      "                  [FILE...]\n", f);
 	exit(status);
 }
 
@@ -209,6 +210,136 @@ static void fault_end(const char *json, size_t len)
 	doc.fault = 1;
 }
 
+/* ---- --bare-attrs ---- */
+
+/* One member of a record's top-level object: its key without the quotes (and without
+ * the "@" of an attribute), and its value's JSON, as offsets into the record. */
+struct member {
+	size_t key, keylen, val, vallen;
+};
+
+static struct member *bare_mem;
+static size_t bare_cap;
+static uint32_t *bare_slot;	/* open addressing: member index + 1 by key */
+static size_t bare_slots;
+static struct buf bare_out;
+
+/* The end of the JSON string whose opening quote is at s[i]: just past its closing quote. */
+static size_t skip_string(const char *s, size_t i)
+{
+	for (i++; s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+/* The end of the JSON value at s[i] (our own compact output: well formed). */
+static size_t skip_value(const char *s, size_t i)
+{
+	int depth = 0;
+	do {
+		if (s[i] == '"')
+			i = skip_string(s, i);
+		else {
+			if (s[i] == '{' || s[i] == '[')
+				depth++;
+			else if (s[i] == '}' || s[i] == ']')
+				depth--;
+			else if (!depth)	/* null (or a number, true, false) */
+				while (s[i + 1] != ',' && s[i + 1] != '}' && s[i + 1] != ']')
+					i++;
+			i++;
+		}
+	} while (depth);
+	return i;
+}
+
+static uint32_t *bare_lookup(const char *s, const struct member *m)
+{
+	uint32_t h = 2166136261u, *e;
+	for (size_t i = 0; i < m->keylen; i++)
+		h = (h ^ (unsigned char)s[m->key + i]) * 16777619u;
+	for (size_t i = h & (bare_slots - 1);; i = (i + 1) & (bare_slots - 1)) {
+		e = &bare_slot[i];
+		if (!*e)
+			return e;
+		const struct member *o = &bare_mem[*e - 1];
+		if (o->keylen == m->keylen && !memcmp(s + o->key, s + m->key, m->keylen))
+			return e;
+	}
+}
+
+/* JSON text with DEL escaped, as jq writes it. */
+static void bare_put(struct buf *b, const char *s, size_t n)
+{
+	const char *del;
+	while ((del = memchr(s, 0x7f, n))) {
+		buf_add(b, s, (size_t)(del - s));
+		buf_add(b, "\\u007f", 6);
+		n -= (size_t)(del - s) + 1;
+		s = del + 1;
+	}
+	buf_add(b, s, n);
+}
+
+/* The record at out[base..] rewritten as jq -c 'with_entries(.key |= ltrimstr("@"))'
+ * writes it (docsvision-card ran that on rows in attribute form, at the cost of a jq
+ * a page): its own attributes without their "@" (a child element of the same name then
+ * gives the member its value, in the attribute's place: the last one wins, the first
+ * keeps the place), DEL as \u007f, all else byte for byte. */
+static void bare_attrs(struct buf *out, size_t base)
+{
+	const char *s = out->p + base;
+	size_t n = 0, i = 1;
+	while (s[i] != '}') {
+		if (n == bare_cap) {
+			bare_cap = bare_cap ? bare_cap * 2 : 64;
+			bare_mem = xrealloc(bare_mem, bare_cap * sizeof *bare_mem);
+		}
+		struct member *m = &bare_mem[n++];
+		size_t end = skip_string(s, i);
+		m->key = i + 1 + (s[i + 1] == '@');
+		m->keylen = end - 1 - m->key;
+		m->val = end + 1;
+		i = skip_value(s, m->val);
+		m->vallen = i - m->val;
+		if (s[i] == ',')
+			i++;
+	}
+	if (n * 2 > bare_slots) {
+		while (n * 2 > bare_slots)
+			bare_slots = bare_slots ? bare_slots * 2 : 128;
+		free(bare_slot);
+		bare_slot = xcalloc(bare_slots, sizeof *bare_slot);
+	} else
+		memset(bare_slot, 0, bare_slots * sizeof *bare_slot);
+	size_t kept = 0;	/* members that keep their place, packed at the front */
+	for (size_t k = 0; k < n; k++) {
+		uint32_t *e = bare_lookup(s, &bare_mem[k]);
+		if (*e) {	/* a later one of a key: its value, in the first one's place */
+			bare_mem[*e - 1].val = bare_mem[k].val;
+			bare_mem[*e - 1].vallen = bare_mem[k].vallen;
+		} else {
+			bare_mem[kept] = bare_mem[k];
+			*e = (uint32_t)++kept;
+		}
+	}
+	buf_reset(&bare_out);
+	buf_addc(&bare_out, '{');
+	for (size_t k = 0; k < kept; k++) {
+		const struct member *m = &bare_mem[k];
+		if (k)
+			buf_addc(&bare_out, ',');
+		buf_addc(&bare_out, '"');
+		bare_put(&bare_out, s + m->key, m->keylen);
+		buf_add(&bare_out, "\":", 2);
+		bare_put(&bare_out, s + m->val, m->vallen);
+	}
+	buf_addc(&bare_out, '}');
+	out->len = base;
+	buf_add(out, bare_out.p, bare_out.len);
+}
+
 /* Writes the records gathered so far. */
 static void flush_out(void)
 {
@@ -236,6 +367,8 @@ static void XMLCALL on_end(void *u, const XML_Char *name)
 			if (doc.capfault || (opts.wholedoc && doc.fault))
 				doc.j.out.len = doc.j.base;	/* a fault is no record */
 			else {
+				if (opts.bareattrs)
+					bare_attrs(&doc.j.out, doc.j.base);
 				buf_addc(&doc.j.out, '\n');
 				doc.records++;
 				if (out_unbuffered || doc.j.out.len >= BUFSZ)
@@ -481,10 +614,11 @@ static void add_ns(const char *arg)
 
 int main(int argc, char *argv[])
 {
-	enum { O_ARRAY = 256, O_HELP, O_MAXDEPTH, O_MAXREC, O_META, O_METAOUT, O_NODTD,
+	enum { O_ARRAY = 256, O_BAREATTRS, O_HELP, O_MAXDEPTH, O_MAXREC, O_META, O_METAOUT, O_NODTD,
 	       O_QUALIFIED, O_RECORDS, O_TEXT, O_VERSION };
 	static const struct option lopts[] = {
 		{ "array", required_argument, NULL, O_ARRAY },
+		{ "bare-attrs", no_argument, NULL, O_BAREATTRS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "max-depth", required_argument, NULL, O_MAXDEPTH },
 		{ "max-record-bytes", required_argument, NULL, O_MAXREC },
@@ -507,6 +641,7 @@ int main(int argc, char *argv[])
 		case 'q': opts.quiet = 1; break;
 		case 'u': out_unbuffered = 1; break;
 		case O_ARRAY: opts.arrays[narray++] = optarg; break;
+		case O_BAREATTRS: opts.bareattrs = 1; break;
 		case 'h':
 		case O_HELP: usage(EXIT_OK); break;
 		case O_MAXDEPTH: opts.maxdepth = (long)number("--max-depth", optarg, 1, 10000); break;
@@ -523,6 +658,8 @@ int main(int argc, char *argv[])
 	}
 	if (opts.text && opts.records)
 		bad_usage("--text and --records exclude each other");
+	if (opts.text && opts.bareattrs)
+		bad_usage("--text and --bare-attrs exclude each other");
 	if (opts.text && opts.nmeta && !opts.metaout)
 		bad_usage("--meta with --text needs --meta-out FILE");
 	opts.wholedoc = !opts.records && !opts.text;

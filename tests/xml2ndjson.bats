@@ -433,3 +433,23 @@ gen_mercury() {
 @test "xml2ndjson: --help and the man page's SYNOPSIS list the same long options, each described in the page" {
 	help_matches_man xml2ndjson
 }
+
+@test "xml2ndjson: --bare-attrs: a record's own attributes without @, as jq's with_entries(.key |= ltrimstr(\"@\")) writes each line" {
+	local doc
+	doc='<rows><row a="1" b="x&#127;y"><c d="2">t</c><a>3</a><a>4</a></row><row><c>u</c></row><row/><row z="1">m<k>v</k></row></rows>'
+	run -0 x2n "$doc" --bare-attrs --records /rows/row
+	assert_output - <<'OUT'
+{"a":["3","4"],"b":"x\u007fy","c":{"@d":"2","#text":"t"}}
+{"c":"u"}
+{}
+{"z":"1","k":"v","#text":"m"}
+OUT
+	# the very bytes of the jq stage it replaces (docsvision-card's rows in attribute form)
+	x2n "$doc" --records /rows/row | jq -c 'with_entries(.key |= ltrimstr("@"))' >"$BATS_TEST_TMPDIR/jq"
+	assert_equal "$output" "$(cat "$BATS_TEST_TMPDIR/jq")"
+	# without --records, the one line's key is the root's: nothing to take off
+	run -0 x2n '<r a="1"/>' --bare-attrs
+	assert_output '{"r":{"@a":"1"}}'
+	run -2 x2n '<r/>' --bare-attrs --text /r
+	assert_line --index 0 "xml2ndjson: --text and --bare-attrs exclude each other"
+}
