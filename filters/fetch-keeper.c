@@ -93,22 +93,25 @@ static void on_exit_hook(int status, void *arg)
  * its X509 store from CURLOPT_CAINFO and CURLOPT_CAPATH: parsing Debian's bundle is some
  * 13-20 ms of CPU, once a connection, and so once a worker under -P. Here the parent loads
  * it once (load_ca: the same calls and flags as libcurl's) before it forks the workers; an
- * exchange whose CA is that one (keeper_ca_use) sets CAINFO and CAPATH to none and puts
- * the store into each new connection's SSL_CTX from CURLOPT_SSL_CTX_FUNCTION (install_ca).
- * Why that is exactly libcurl's own verification, in curl-7_88_1's lib/vtls/openssl.c:
- * ossl_connect_step1 sets SSL_VERIFY_PEER (verifypeer is untouched here), then calls the
- * SSL_CTX function, then SSL_new; the X509 store is filled only later, lazily, by
- * Curl_ssl_setup_x509_store (from ossl_connect_step2 once the ClientHello is sent, or from
- * bio_cf_in_read before the server's first bytes reach OpenSSL), which takes
- * SSL_CTX_get_cert_store — this store — to populate_x509_store: with CAfile and CApath
- * NULL that loads nothing (Debian's libcurl is built without --with-ca-fallback, so no
- * X509_STORE_set_default_paths) and sets X509_V_FLAG_TRUSTED_FIRST and PARTIAL_CHAIN, which
- * the store has already. CURLOPT_CA_CACHE_TIMEOUT 0 keeps libcurl's own store cache (per
- * handle, keyed by CAfile) out of it. A certificate that the store does not trust fails
- * the handshake as it would alone. Connections and TLS sessions are reused only between
- * exchanges with the same CAfile and CApath (Curl_ssl_config_matches, lib/vtls/vtls.c), so
- * one verified with this store (both NULL) never serves an exchange with another CA, nor
- * the reverse.
+ * exchange whose CA is that one (keeper_ca_use) sets CAINFO to none (CAPATH stays libcurl's
+ * default, which the store has) and puts the store into each new connection's SSL_CTX from
+ * CURLOPT_SSL_CTX_FUNCTION (install_ca). Why that is exactly libcurl's own verification, in
+ * curl-7_88_1's lib/vtls/openssl.c: ossl_connect_step1 sets SSL_VERIFY_PEER (verifypeer is
+ * untouched here), then calls the SSL_CTX function, then SSL_new; the X509 store is filled
+ * only later, lazily, by Curl_ssl_setup_x509_store (from ossl_connect_step2 once the
+ * ClientHello is sent, or from bio_cf_in_read before the server's first bytes reach
+ * OpenSSL), which hands SSL_CTX_get_cert_store — this store — to populate_x509_store: with
+ * CAfile NULL it loads no file; X509_STORE_load_path of the CApath finds the store's
+ * hash-directory lookup with that directory in it already and adds nothing (no file is read
+ * until a verification looks a name up, as alone); and with a CApath its CURL_CA_FALLBACK
+ * branch (X509_STORE_set_default_paths, in a libcurl built --with-ca-fallback, which
+ * Debian's is not) is never taken. It sets X509_V_FLAG_TRUSTED_FIRST and PARTIAL_CHAIN,
+ * which the store has already. libcurl's own store cache (per handle, keyed by CAfile) is
+ * not used with a CApath, nor with CURLOPT_CA_CACHE_TIMEOUT 0. A certificate that the
+ * store does not trust fails the handshake as it would alone. Connections and TLS sessions
+ * are reused only between exchanges with the same CAfile and CApath
+ * (Curl_ssl_config_matches, lib/vtls/vtls.c), so one verified with this store (CAfile NULL)
+ * never serves an exchange with another CA, nor the reverse.
  */
 static int same_file(const struct stat *a, const struct stat *b)
 {
@@ -164,8 +167,7 @@ int keeper_ca_use(CURL *h, const char *file)
 		return 0;
 	curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, run_ca.store);
 	curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);	/* CAPATH: the default, in the store */
 	return 1;
 }
 
