@@ -71,6 +71,27 @@ prepare() {
 		'Authorization: DiadocAuth ddauth_api_client_id=pagepull-demo,ddauth_token=diadoc-secret-token')
 }
 
+# dv_anchor: the DocsVision anchor, the request a kept-alive client repeats: SessionLogin and
+# CursorRefreshCardData by curl, then CursorReadPage of page 2 (a fixed pageNum: the body
+# is the same every time) once for each page after the first, on one Python connection.
+DV_NS=http://schemas.docsvision.com/Platform/2009-02-03/StorageServer/
+dv_call() {	# dv_call METHOD CHILDREN: the answer on stdout
+	curl -fsS ${CA:+--cacert "$CA"} -u docsvision:dv-secret -H 'Content-Type: text/xml; charset=utf-8' \
+		-H "SOAPAction: \"$DV_NS$1\"" --data-binary @- "$EMU/DocsVision/StorageServer/StorageServerService.asmx" \
+		<<<"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><$1 xmlns=\"$DV_NS\">$2</$1></soap:Body></soap:Envelope>"
+}
+dv_anchor() {
+	local s c open pages
+	s=$(dv_call SessionLogin '<baseName>DocsVision</baseName>' | xml2ndjson -q --text //sessionId) || return 1
+	open=$(dv_call CursorRefreshCardData "<sessionId>$s</sessionId><instanceId>$CARD</instanceId><timestamp>0</timestamp>") || return 1
+	c=$(xml2ndjson -q --text //cursorInfo/ID <<<"$open")
+	pages=$(xml2ndjson -q --text //cursorInfo/PageCount <<<"$open")
+	printf '%s' "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><CursorReadPage xmlns=\"$DV_NS\"><sessionId>$s</sessionId><cursorId>$c</cursorId><pageNum>2</pageNum></CursorReadPage></soap:Body></soap:Envelope>" >"$W/dv-read.xml"
+	KEEPALIVE_CA="$CA" "$BENCH_ROOT/tests/bench/keepalive.py" "$EMU/DocsVision/StorageServer/StorageServerService.asmx" \
+		"$((pages - 1))" "$W/dv-read.xml" 'Content-Type: text/xml; charset=utf-8' "SOAPAction: \"${DV_NS}CursorReadPage\"" \
+		"Authorization: Basic $(printf docsvision:dv-secret | base64)"
+}
+
 curl_per_page() {
 	local i
 	for i in $(seq 1 "$MPAGES"); do
@@ -98,6 +119,7 @@ row() {	# row NAME: one run of it, in the client's namespace
 	diadoc-packet*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} diadoc-packet --base-url "$EMU" $b --box "$BOX" --packet "$PACKET" -q ;;
 	datamill-cursor*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} datamill-cursor --base-url "$EMU/datamill" $b --class TWorker \
 		--select LastName --select FirstName -q ;;
+	python-docsvision) "${CLI[@]}" bash -c "$(declare -f dv_call dv_anchor); $(declare -p CA EMU CARD W BENCH_ROOT DV_NS PATH); dv_anchor" ;;
 	docsvision-card*) "${CLI[@]}" env ${NOKEEP:+PAGEPULL_NO_KEEPALIVE=1} docsvision-card --base-url "$EMU" $b --auth basic -q "$CARD" ;;
 	esac >/dev/null
 }
@@ -152,16 +174,17 @@ latency() {
 	# shellcheck disable=SC2086 # LAT_ROWS: a list of row names, to measure only those
 	local all="python-mercury curl-K mercury mercury-nokeep mercury-types mercury-types-nokeep paginate-pipeline \
 		curl-per-page python-diadoc diadoc-events diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep \
-		diadoc-packet diadoc-packet-nokeep datamill-cursor datamill-cursor-nokeep docsvision-card docsvision-card-nokeep"
+		diadoc-packet diadoc-packet-nokeep datamill-cursor datamill-cursor-nokeep python-docsvision docsvision-card docsvision-card-nokeep"
 	# TLS 1.2 (a server that offers no 1.3: one more round trip a full handshake): the anchors,
 	# Mercury and Diadoc events, sequential and -P 8.
 	[ "$scheme" != tls12 ] || all="python-mercury curl-K mercury mercury-nokeep python-diadoc diadoc-events
 		diadoc-events-nokeep mercury-P8 curl-parallel-8 mercury-P8-nokeep"
 	rows ${LAT_ROWS:-$all}
-	printf 'ratios: mercury/python %s (before: %s); diadoc-events/python %s (before: %s); -P 8 mercury/curl --parallel %s (before: %s)\n' \
+	printf 'ratios: mercury/python %s (before: %s); diadoc-events/python %s (before: %s); -P 8 mercury/curl --parallel %s (before: %s); docsvision-card/python %s (no keeper: %s)\n' \
 		"$(ratio "${MS[mercury]:-}" "${MS[python-mercury]:-}")" "$(ratio "${MS[mercury-nokeep]:-}" "${MS[python-mercury]:-}")" \
 		"$(ratio "${MS[diadoc-events]:-}" "${MS[python-diadoc]:-}")" "$(ratio "${MS[diadoc-events-nokeep]:-}" "${MS[python-diadoc]:-}")" \
-		"$(ratio "${MS[mercury-P8]:-}" "${MS[curl-parallel-8]:-}")" "$(ratio "${MS[mercury-P8-nokeep]:-}" "${MS[curl-parallel-8]:-}")"
+		"$(ratio "${MS[mercury-P8]:-}" "${MS[curl-parallel-8]:-}")" "$(ratio "${MS[mercury-P8-nokeep]:-}" "${MS[curl-parallel-8]:-}")" \
+		"$(ratio "${MS[docsvision-card]:-}" "${MS[python-docsvision]:-}")" "$(ratio "${MS[docsvision-card-nokeep]:-}" "${MS[python-docsvision]:-}")"
 	emu_down
 }
 
