@@ -610,3 +610,14 @@ in_background() {
 		assert_equal "$(sort -s -n -k 1,1 "$LOG")" "$want"
 	done
 }
+
+@test "docsvision-card: a page's work files are emptied when it ends, not left holding its payload" {
+	local p=$BATS_TEST_TMPDIR/payload
+	printf '<rows><row><A>1</A></row><row><A>2</A></row></rows>' | gzip -c | base64 >"$p"
+	run -0 page1 "$p"
+	assert_output $'{"A":"1"}\n{"A":"2"}'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/counts/1")" 2
+	# the inflated page was there (page 1's work files: page1.*, beside PP_COUNTS), now empty
+	[ -f "$BATS_TEST_TMPDIR/page1.xml" ]
+	[ ! -s "$BATS_TEST_TMPDIR/page1.xml" ]
+}
