@@ -108,16 +108,26 @@ build/man/man7/%.7: man/%.7
 # fetch-page is two programs (fetch-keeper(1)): bin/fetch-page, a small client without
 # libcurl that hands the exchange to the run's connection keeper, and bin/fetch-keeper, the
 # keeper, which makes the exchange with filters/fetch-page.c — also, called as fetch-page,
-# for a client that no keeper serves.
-$(OBJDIR)/fetch-page-exchange.o: filters/fetch-page.c $(LIBHDR)
+# for a client that no keeper serves. The exchange is fetch-page.c and its parts beside it in
+# filters/fetch-page/ (not in filters/, where every .c is a program), with their private
+# header filters/fetch-page/fetch-page.h.
+EXCHANGE_HDR = filters/fetch-page/fetch-page.h
+EXCHANGE_OBJ = $(OBJDIR)/fetch-page-exchange.o \
+               $(patsubst filters/fetch-page/%.c,$(OBJDIR)/fetch-page/%.o,$(wildcard filters/fetch-page/*.c))
+
+$(OBJDIR)/fetch-page-exchange.o: filters/fetch-page.c $(EXCHANGE_HDR) $(LIBHDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Dmain=fetch_page_main -c -o $@ $<
 
+$(OBJDIR)/fetch-page/%.o: filters/fetch-page/%.c $(EXCHANGE_HDR) $(LIBHDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 # The keeper also links libssl and libcrypto itself: it loads the run's CA store once for
 # all its workers (fetch-keeper.c); the client links neither.
-$(PROGDIR)/fetch-keeper: filters/fetch-keeper.c $(OBJDIR)/fetch-page-exchange.o $(LIBA) $(LIBHDR)
+$(PROGDIR)/fetch-keeper: filters/fetch-keeper.c $(EXCHANGE_OBJ) $(LIBA) $(LIBHDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags openssl) $(LDFLAGS) -o $@ $< $(OBJDIR)/fetch-page-exchange.o \
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags openssl) $(LDFLAGS) -o $@ $< $(EXCHANGE_OBJ) \
 		$(LIBA) $(LDLIBS) $(shell pkg-config --libs openssl)
 
 $(PROGDIR)/fetch-page: filters/client/fetch-page.c $(LIBA) $(LIBHDR)

@@ -151,9 +151,9 @@ static CURLcode install_ca(CURL *h, void *ssl_ctx, void *store)
 	return CURLE_OK;
 }
 
-/* For fetch-page.c's setup: when the exchange's CA file (its --cacert, else libcurl's
- * default) is the one loaded for the run, unchanged since, it verifies with the run's
- * store and libcurl loads nothing: 1. Else 0, nothing set. */
+/* For fetch-page's setup (filters/fetch-page/setup.c): when the exchange's CA file (its
+ * --cacert, else libcurl's default) is the one loaded for the run, unchanged since, it
+ * verifies with the run's store and libcurl loads nothing: 1. Else 0, nothing set. */
 int keeper_ca_use(CURL *h, const char *file)
 {
 	struct stat st;
