@@ -41,7 +41,7 @@ static struct {			/* the command line's settings */
 	const char *records, *text, *metaout;
 	const char **arrays;
 	struct meta *meta;
-	int nmeta, quiet, qualified, wholedoc, nodtd, bareattrs;
+	int nmeta, quiet, quietfaults, qualified, wholedoc, nodtd, bareattrs;
 	long maxdepth;
 	size_t maxrec;
 	FILE *metaf;
@@ -73,7 +73,7 @@ static void __attribute__((noreturn)) usage(int status)
 	fputs("usage: xml2ndjson [-qu] [-N PREFIX=URI]... [--records PATH] [--array NAME|PATH]...\n"
 	      "                  [--meta NAME=PATH]... [--meta-out FILE] [--text PATH] [--qualified]\n"
 	      "                  [--max-depth N] [--max-record-bytes N] [--no-dtd] [--bare-attrs]\n"
-	      "                  [FILE...]\n", f);
+	      "                  [--quiet-faults] [FILE...]\n", f);
 	exit(status);
 }
 
@@ -533,7 +533,7 @@ static int run(const char *fname)
 		return rc;
 	control_line();
 	flush_out();
-	if (doc.fault && !opts.quiet)
+	if (doc.fault && !opts.quiet && !opts.quietfaults)
 		warnx("%s: SOAP fault: %s", doc.fname, buf_str(&doc.faultjson));
 	return doc.fault ? EXIT_FAULT : 0;
 }
@@ -615,7 +615,7 @@ static void add_ns(const char *arg)
 int main(int argc, char *argv[])
 {
 	enum { O_ARRAY = 256, O_BAREATTRS, O_HELP, O_MAXDEPTH, O_MAXREC, O_META, O_METAOUT, O_NODTD,
-	       O_QUALIFIED, O_RECORDS, O_TEXT, O_VERSION };
+	       O_QUALIFIED, O_QUIETFAULTS, O_RECORDS, O_TEXT, O_VERSION };
 	static const struct option lopts[] = {
 		{ "array", required_argument, NULL, O_ARRAY },
 		{ "bare-attrs", no_argument, NULL, O_BAREATTRS },
@@ -627,6 +627,7 @@ int main(int argc, char *argv[])
 		{ "no-dtd", no_argument, NULL, O_NODTD },
 		{ "qualified", no_argument, NULL, O_QUALIFIED },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "quiet-faults", no_argument, NULL, O_QUIETFAULTS },
 		{ "records", required_argument, NULL, O_RECORDS },
 		{ "text", required_argument, NULL, O_TEXT },
 		{ "unbuffered", no_argument, NULL, 'u' },
@@ -650,6 +651,7 @@ int main(int argc, char *argv[])
 		case O_METAOUT: opts.metaout = optarg; break;
 		case O_NODTD: opts.nodtd = 1; break;
 		case O_QUALIFIED: opts.qualified = 1; break;
+		case O_QUIETFAULTS: opts.quietfaults = 1; break;
 		case O_RECORDS: opts.records = optarg; break;
 		case O_TEXT: opts.text = optarg; break;
 		case O_VERSION: print_version(); return fshut(stdout, "<stdout>");

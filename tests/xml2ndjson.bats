@@ -112,6 +112,25 @@ gen_mercury() {
 	assert_equal "$stderr" "$(cat fault11-asmx.err)"
 }
 
+@test "xml2ndjson: --quiet-faults: no SOAP fault line, the control line as ever; the invalid-UTF-8 warning stays (-q drops both)" {
+	cd "$D"
+	sed 's/Cursor not found/Cursor \xff not found/' fault11-asmx.xml >"$BATS_TEST_TMPDIR/bad.xml"
+	local ctl='{"fault":{"code":"soap:Server","string":"Cursor \ufffd not found","name":"soap:Server","detail":null},"records":0}'
+	run --separate-stderr xml2ndjson --quiet-faults --records //row fault11-asmx.xml
+	assert_failure 3
+	assert_output "${RS}"'{"fault":{"code":"soap:Server","string":"Cursor not found","name":"soap:Server","detail":null},"records":0}'
+	assert_equal "$stderr" ""
+	run --separate-stderr xml2ndjson --quiet-faults --records //row "$BATS_TEST_TMPDIR/bad.xml"
+	assert_failure 3
+	assert_output "${RS}$(printf '%s' "$ctl" | jq -c .)"
+	assert_equal "$stderr" "xml2ndjson: warning: invalid UTF-8 replaced by U+FFFD"
+	run --separate-stderr xml2ndjson -q --records //row "$BATS_TEST_TMPDIR/bad.xml"
+	assert_failure 3
+	assert_equal "$stderr" ""
+	run --separate-stderr xml2ndjson --records //row "$BATS_TEST_TMPDIR/bad.xml"
+	assert_equal "${#stderr_lines[@]}" 2
+}
+
 @test "xml2ndjson: golden: SOAP 1.2 fault: Code/Value, first Reason/Text, Detail" {
 	cd "$D"
 	run --separate-stderr xml2ndjson --records //row fault12.xml
