@@ -151,17 +151,18 @@ static int check_total(void)
 
 static int finish(int rc)
 {
+	/* A state saved as complete must not outlive a failed check: the same command would
+	 * then say "already complete". Only a new run can be exact. Checked before the
+	 * drain below, which may last seconds: a kill meanwhile must not leave it. */
+	if (!rc && run.done && (rc = check_total()))
+		run.moved = 1;
+	if (run.moved && opts->state && unlink(opts->state) == 0)
+		warnx("%s removed: the next run starts from the first page", opts->state);
 	/* The pages ahead of the end: after a success each one still running is let end its
 	 * exchange (a round trip begun with the last pages, whose connection the next run
 	 * segment may share) and waited for; after a failure they are killed. */
 	pager_discard(rc ? DISCARD_KILL : DISCARD_DRAIN);
 	pager_drained();
-	/* A state saved as complete must not outlive a failed check: the same command would
-	 * then say "already complete". Only a new run can be exact. */
-	if (!rc && run.done && (rc = check_total()))
-		run.moved = 1;
-	if (run.moved && opts->state && unlink(opts->state) == 0)
-		warnx("%s removed: the next run starts from the first page", opts->state);
 	if (rc) {
 		buf_reset(&run.reason);
 		buf_addf(&run.reason, "error, exit %d", rc);

@@ -157,6 +157,34 @@ paginate: stop: offset 15 reached the total 15; 2 pages, 15 records" ]
 	[ ! -e ended20 ] && [ ! -e ended30 ]
 }
 
+@test "paginate: a short count removes the state before the wait for discarded pages, so that a kill -9 during that wait leaves no complete state" {
+	# total 16 declared, 15 served: pages 20 and 30 (guesses, drained) kill paginate
+	# -9 if they see the state say complete; they end once paginate said incomplete
+	cat >cmd <<-EOF
+	#!/bin/sh
+	if [ "\$PAGE_OFFSET" -ge 20 ]; then
+		for _ in \$(seq 200); do
+			grep -q incomplete err 2>/dev/null && exit 0
+			[ "\$(jq .done st 2>/dev/null)" = true ] && kill -9 \$PPID && exit 0
+			sleep 0.05
+		done
+		exit 0
+	fi
+	TOTAL=15 "$P/offsets" | sed 's/"total":"15"/"total":"16"/'
+	EOF
+	chmod +x cmd
+	st=0
+	paginate --page-size 10 --total-field total --parallel 4 --state st -o out -- ./cmd 2>err || st=$?
+	[ "$st" -eq 1 ]
+	assert_equal "$(cat err)" "paginate: incomplete: 15 records, but the declared total is 16
+paginate: st removed: the next run starts from the first page
+paginate: stop: error, exit 1; 3 pages, 15 records"
+	[ ! -e st ]
+	# the same command reads again, and fails the same way (not "already complete")
+	run --separate-stderr paginate --page-size 10 --total-field total --parallel 4 --state st -o out -- ./cmd
+	assert_failure 1
+}
+
 @test "paginate: --parallel pages once the page count is known" {
 	for i in $(seq 1 9); do page p "$i" "{\"page\":$i}" '@{"count":"9"}'; done
 	run --separate-stderr paginate -s pages --page-count-field count --parallel 3 -- "$P/serve" p PAGE_NUMBER
