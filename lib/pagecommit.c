@@ -151,11 +151,7 @@ static int check_total(void)
 
 static int finish(int rc)
 {
-	/* A state saved as complete must not outlive a failed check: the same command would
-	 * then say "already complete". Only a new run can be exact. Checked before the
-	 * drain below, which may last seconds: a kill meanwhile must not leave it. */
-	if (!rc && run.done && (rc = check_total()))
-		run.moved = 1;
+	/* A short count (end_checked) leaves no state: only a new run can be exact. */
 	if (run.moved && opts->state && unlink(opts->state) == 0)
 		warnx("%s removed: the next run starts from the first page", opts->state);
 	/* The pages ahead of the end: after a success each one still running is let end its
@@ -171,12 +167,26 @@ static int finish(int rc)
 	return rc;
 }
 
+/* The data ends here by the run's rules: the count is checked (check_total) before the
+ * state could say complete. For a short count no state is saved (finish removes the last
+ * one): a complete one, left by a kill before its removal, would make the same command
+ * say "already complete"; the last checkpoint is still exact (a resume truncates -o). */
+static int end_checked(void)
+{
+	int rc = check_total();
+	if (rc)
+		run.moved = 1;
+	return rc;
+}
+
 /* The data ends here by the run's rules: the state says complete. */
 static int finish_done(void)
 {
 	run.done = 1;
-	save_state();
-	return finish(0);
+	int rc = end_checked();
+	if (!rc)
+		save_state();
+	return finish(rc);
 }
 
 /* --- committing the head ------------------------------------------------------------ */
@@ -201,11 +211,13 @@ static int commit(struct page *p)
 	run.next = nx;
 	page_to(p, PS_FREE);
 	run.done = v == JUDGE_DONE;
-	save_state();
+	int rc = run.done ? end_checked() : 0;
+	if (!rc)
+		save_state();
 	pager_progress(clock_now(), 0);
 	if (run.plan.index == run.next.index)
 		pos_copy(&run.plan, &run.next);
-	return v == JUDGE_GO ? -1 : finish(0);
+	return v == JUDGE_GO ? -1 : finish(rc);
 }
 
 /* An end-of-data fault (--end-on-fault) at the head of the window ends the data only

@@ -58,6 +58,22 @@ paginate: stop: error, exit 1; 2 pages, 2 records" ]
 paginate: stop: error, exit 1; 1 page, 0 records" ]
 }
 
+@test "paginate: a short count never saves a complete state: killed as it removes the state, the same command fails again (not \"already complete\")" {
+	[ -z "${PAGEPULL_SANITIZED:-}" ] || skip "LeakSanitizer does not run under strace"
+	page p first '{"id":1}' '@{"next":"b","total":"3"}'
+	page p b '{"id":2}' '@{"total":"3"}'
+	# SIGKILL at the instant paginate removes the state
+	run -137 strace -f -qq -o /dev/null -P st -e trace=unlink,unlinkat -e inject=unlink,unlinkat:signal=KILL \
+		paginate -s cursor --token-field next --total-field total --state st -o out -q -- "$P/serve" p
+	[ "$(jq .done st)" = false ]
+	run --separate-stderr paginate -s cursor --token-field next --total-field total --state st -o out -- "$P/serve" p
+	assert_failure 1
+	[ "$(cat out)" = $'{"id":1}\n{"id":2}' ]
+	[ "$stderr" = "paginate: incomplete: 2 records, but the declared total is 3
+paginate: st removed: the next run starts from the first page
+paginate: stop: error, exit 1; 2 pages, 2 records" ]
+}
+
 @test "paginate: a --total-field that no page declares is an error" {
 	export TOTAL=25 NOTOTAL=1
 	run --separate-stderr paginate --page-size 10 --total-field total -- "$P/offsets"
