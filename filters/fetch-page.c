@@ -315,7 +315,8 @@ static int exchange(struct buf *m, long *attempt, double *waited)
 			warnx("%s: %s; retry %ld of %ld in %.1f s", req.shown_url, buf_str(m), *attempt,
 			      fetch_opts.retry, wait);
 		*waited += wait;
-		sleep_secs(wait);
+		if (http_wait(wait))
+			return code;	/* a keeper's client gone: nobody to retry for */
 		rewind_out();
 	}
 }

@@ -336,6 +336,24 @@ void http_init(struct http_xfer *x)
 	}
 }
 
+int http_wait(double s)
+{
+	if (http_watch_fd < 0) {
+		sleep_secs(s);
+		return 0;
+	}
+	/* A keeper's worker, whose client killed alone would have taken its retry with it:
+	 * a retry made for nobody is a request after the run (after a logout) and holds the
+	 * worker for the pages waiting behind it. */
+	for (double end = clock_now() + s, left = s; left > 0; left = end - clock_now()) {
+		struct pollfd w = { .fd = http_watch_fd, .events = POLLIN };
+		int ms = left > 60 ? 60000 : (int)(left * 1000) + 1;
+		if (poll(&w, 1, ms) == 1)
+			return 1;
+	}
+	return 0;
+}
+
 void *http_handle(void)
 {
 	if (!http_keep_handle)

@@ -290,6 +290,9 @@ int http_expect_valid(const char *type);
  * In a keeper, http_watch_fd is the client's socket: its hang-up ends the transfer. */
 extern int http_keep_handle, http_watch_fd;
 void *http_handle(void);
+/* The wait before a retry: 1 as soon as the watched client hangs up (its retry is nobody's
+ * to make), else 0 after s seconds. */
+int http_wait(double s);
 void http_release(void *curl);
 void http_free(struct http_xfer *x);	/* its buffers and inflater; zeroed */
 /* A Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */

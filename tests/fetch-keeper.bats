@@ -445,3 +445,21 @@ same_tls() {
 	run reads ca-certificates.crt env.trace
 	assert_output 0
 }
+
+@test "fetch-keeper: a page killed while its exchange waits out a Retry-After takes the retry with it: no request for it after its end, its worker free at once" {
+	# Alone, the killed process would have made no retry. The worker (one: -P 1) must not
+	# sleep 30 s for nobody, then make the request (after a pipeline's logout, say).
+	fault 'api=mercury&kind=http&status=503&retry_after=30&on=1'
+	printf '<x/>' >body
+	run -0 --separate-stderr fetch-keeper -- bash -c '
+		fetch-page -s --retry 1 --max-retry-after 60 --user-env MC --soap-action GetProductByTypeList \
+			-d @body "$0" >/dev/null 2>&1 & pid=$!
+		for _ in $(seq 200); do [ "$(curl -fsS "$1/_emulator/log" | wc -l)" -ge 1 ] && break; sleep 0.05; done
+		kill -9 $pid
+		wait $pid 2>/dev/null
+		timeout 20 fetch-page -s --user-env MC --soap-action GetProductByTypeList -d @body "$0" >/dev/null
+		echo "second: $?"' "$MERCURY" "$EMU"
+	assert_output "second: 0"
+	[ "$(emu_ctl log | jq -s length)" -eq 2 ]
+	[ "$(emu_ctl faults | jq '.[0].fired')" -eq 1 ]
+}
