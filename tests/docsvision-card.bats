@@ -193,6 +193,23 @@ logins() {
 	assert_equal "$(requests docsvision SessionLogin)" 1
 }
 
+@test "docsvision-card: a temporary failure of CursorClose or SessionLogout is tried again, so that neither stays open" {
+	local op end
+	for op in CursorClose SessionLogout; do
+		end="CursorClose SessionLogout $op "
+		[ "$op" = SessionLogout ] || end="CursorClose CursorClose SessionLogout "
+		reset 'docsvision_records=300&docsvision_page_kb=4'
+		# an empty-detail soap:Server fault: temporary (75), as an asmx exception
+		fault "api=docsvision&kind=soap_fault&code=soap:Server&op=$op&times=1"
+		run --separate-stderr dv "$(card big)"
+		assert_success
+		assert_equal "$(requests docsvision "$op")" 2
+		assert_equal "$(ops | tail -n 3 | tr '\n' ' ')" "$end"
+		assert_equal "$(emu_ctl info | jq -c '[.open_sessions, .open_cursors]')" '[[],[]]'
+		[[ $stderr == *"docsvision-card: $op: retry 1 of 2 in 0.1 s"* ]]
+	done
+}
+
 @test "docsvision-card: SessionLogout after success, an error, SIGINT and SIGTERM; a given session stays" {
 	reset 'docsvision_records=300&docsvision_page_kb=4'
 	dv -q "$(card big)" >/dev/null
