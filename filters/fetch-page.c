@@ -347,7 +347,9 @@ int main(int argc, char **argv)
 		rc = EXIT_IOERR;
 	if (fshut(stdout, "<stdout>") && rc == EXIT_OK)
 		rc = EXIT_IOERR;
-	if (fetch_opts.meta_path && write_meta(rc, attempts, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
+	/* A served fetch-page killed mid-exchange would have written no --meta-out alone. */
+	if (fetch_opts.meta_path && !http_client_gone() &&
+	    write_meta(rc, attempts, waited, code ? buf_str(&m) : NULL) && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	buf_free(&m);
 	http_release(h);

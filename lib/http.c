@@ -293,14 +293,19 @@ static int on_debug(CURL *h, curl_infotype t, char *p, size_t n, void *ud)
 	return 0;
 }
 
+int http_client_gone(void)
+{
+	struct pollfd w = { .fd = http_watch_fd, .events = POLLIN };
+	return http_watch_fd >= 0 && poll(&w, 1, 0) == 1;	/* hung up (or broke the protocol) */
+}
+
 /* libcurl calls this often while data flows and about once a second when none does. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult, curl_off_t ulnow)
 {
 	struct http_xfer *x = ud;
 	double t = clock_now();
-	struct pollfd w = { .fd = http_watch_fd, .events = POLLIN };
-	if (http_watch_fd >= 0 && poll(&w, 1, 0) == 1)
-		return 1;	/* the client hung up (or broke the protocol): nobody waits */
+	if (http_client_gone())
+		return 1;	/* nobody waits */
 	if (dlnow != x->seen) {
 		x->seen = dlnow;
 		x->seen_at = t;

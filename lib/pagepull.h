@@ -293,6 +293,8 @@ void *http_handle(void);
 /* The wait before a retry: 1 as soon as the watched client hangs up (its retry is nobody's
  * to make), else 0 after s seconds. */
 int http_wait(double s);
+/* In a keeper: 1 once the client (the served fetch-page) has hung up, killed mid-exchange. */
+int http_client_gone(void);
 void http_release(void *curl);
 void http_free(struct http_xfer *x);	/* its buffers and inflater; zeroed */
 /* A Retry-After value (seconds or an HTTP-date) as seconds from now, or -1 if invalid. */

@@ -446,20 +446,40 @@ same_tls() {
 	assert_output 0
 }
 
+# killed_in_retry_wait [ARG…]: under a keeper of one worker, a Mercury fetch-page (with ARGs)
+# killed -9 once its first request is in the emulator's log (a fault makes it wait out a
+# Retry-After), then a second fetch-page, served once the first one's exchange has ended;
+# the output is "second: STATUS".
+killed_in_retry_wait() {
+	printf '<x/>' >body
+	run -0 --separate-stderr fetch-keeper -- bash -c '
+		url=$1 emu=$2
+		shift 2
+		fetch-page -s --retry 1 --max-retry-after 60 --user-env MC --soap-action GetProductByTypeList \
+			"$@" -d @body "$url" >/dev/null 2>&1 & pid=$!
+		for _ in $(seq 200); do [ "$(curl -fsS "$emu/_emulator/log" | wc -l)" -ge 1 ] && break; sleep 0.05; done
+		kill -9 $pid
+		wait $pid 2>/dev/null
+		timeout 20 fetch-page -s --user-env MC --soap-action GetProductByTypeList -d @body "$url" >/dev/null
+		echo "second: $?"' _ "$MERCURY" "$EMU" "$@"
+}
+
 @test "fetch-keeper: a page killed while its exchange waits out a Retry-After takes the retry with it: no request for it after its end, its worker free at once" {
 	# Alone, the killed process would have made no retry. The worker (one: -P 1) must not
 	# sleep 30 s for nobody, then make the request (after a pipeline's logout, say).
 	fault 'api=mercury&kind=http&status=503&retry_after=30&on=1'
-	printf '<x/>' >body
-	run -0 --separate-stderr fetch-keeper -- bash -c '
-		fetch-page -s --retry 1 --max-retry-after 60 --user-env MC --soap-action GetProductByTypeList \
-			-d @body "$0" >/dev/null 2>&1 & pid=$!
-		for _ in $(seq 200); do [ "$(curl -fsS "$1/_emulator/log" | wc -l)" -ge 1 ] && break; sleep 0.05; done
-		kill -9 $pid
-		wait $pid 2>/dev/null
-		timeout 20 fetch-page -s --user-env MC --soap-action GetProductByTypeList -d @body "$0" >/dev/null
-		echo "second: $?"' "$MERCURY" "$EMU"
+	killed_in_retry_wait
 	assert_output "second: 0"
 	[ "$(emu_ctl log | jq -s length)" -eq 2 ]
 	[ "$(emu_ctl faults | jq '.[0].fired')" -eq 1 ]
 }
+
+@test "fetch-keeper: a page killed mid-exchange leaves no --meta-out and no -o behind, as alone" {
+	fault 'api=mercury&kind=http&status=503&retry_after=2&on=1'
+	killed_in_retry_wait --meta-out "$PWD/meta" -o "$PWD/out"
+	assert_output "second: 0"
+	[ ! -e meta ]
+	[ ! -e out ]
+	assert_equal "$(ls -A | grep -E '^\.?(out|meta)' || true)" ""	# nor their temporary files
+}
+
