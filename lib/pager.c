@@ -170,8 +170,7 @@ static void drain_add(struct page *p)
 		return;
 	}
 	struct drain *d = &run.drains[run.ndrains++];
-	job_mute(&p->job);	/* an unjudged page's decoder has nothing to say */
-	d->job = p->job;
+	d->job = p->job;	/* muted by pager_discard */
 	d->fd = p->fd;
 	d->deadline = fmin(p->deadline ? p->deadline : INFINITY, clock_now() + DISCARD_GRACE);
 	p->job.n = 0;		/* the drain holds the processes now */
@@ -193,14 +192,13 @@ void pager_discard(enum discard how)
 {
 	for (long long i = run.next.index; i < run.plan.index; i++) {
 		struct page *p = page_slot(i);
+		job_mute(&p->job);	/* an unjudged page has nothing to say, running or not */
 		if (p->st == PS_RUN && how == DISCARD_DRAIN)
 			drain_add(p);
 		else if (p->st == PS_RUN) {
-			job_mute(&p->job);
 			end_job(&p->job, p->fd);
 			p->fd = -1;
 		}
-		job_mute(&p->job);	/* an unjudged page has nothing to say */
 		page_to(p, PS_FREE);
 	}
 	while (how == DISCARD_KILL && run.ndrains) {
